@@ -1,0 +1,1 @@
+"""Async client for the Bitrix24 REST API: OAuth tokens, rate limiting, batch and paging."""

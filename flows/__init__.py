@@ -1,0 +1,1 @@
+"""Prefect 3 flows: the scheduled and on-demand work."""

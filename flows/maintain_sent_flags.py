@@ -1,0 +1,50 @@
+"""`maintain-sent-flags` (hourly): the duplicate-send flag kept true on every installed portal.
+
+Creates `UF_CRM_SMS_SENT` on deals and leads where missing, writes the flags whose write failed,
+and, for portals with a retention, clears flags older than it so recurring scenarios fire again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from prefect import flow
+
+from flows.artifacts import publish_markdown
+from smsbridge.config import Settings
+from smsbridge.portal_client import portal_client
+from smsbridge.portals import installed_portals
+from smsbridge.runtime import runtime
+from smsbridge.sent_flag_maintenance import maintain
+
+
+@flow(name="maintain-sent-flags", log_prints=True)
+async def maintain_sent_flags(
+    member_id: str | None = None, settings: Settings | None = None
+) -> list[dict[str, Any]]:
+    async with runtime(settings) as rt:
+        async with rt.sessions() as session:
+            portals = await installed_portals(session, member_id)
+        results = []
+        for portal in portals:
+            assert portal.id is not None
+            client = portal_client(rt.sessions, rt.settings, rt.http, portal.id)
+            results.append(await maintain(rt, client, portal))
+    rows = "".join(
+        f"| {r.member_id} | {', '.join(r.fields_created) or '—'} | {r.backfilled} "
+        f"| {r.still_failing} | {r.cleared} |\n"
+        for r in results
+    )
+    await publish_markdown(
+        "maintain-sent-flags",
+        "# Sent flags (UF_CRM_SMS_SENT)\n\n"
+        "| portal | field created on | backfilled | still failing | cleared (retention) |\n"
+        "|---|---|---|---|---|\n" + rows,
+        "Duplicate-send flags backfilled and cleared",
+    )
+    print(
+        f"{len(results)} portal(s): {sum(r.backfilled for r in results)} backfilled, "
+        f"{sum(r.cleared for r in results)} cleared"
+    )
+    return [asdict(r) for r in results]

@@ -1,0 +1,1 @@
+"""`smsbridge` subcommands that drive the flows; registered in `smsbridge/cli.py`."""

@@ -1,0 +1,42 @@
+import pytest
+
+from smsbridge.segments import measure
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding", "units", "segments"),
+    [
+        ("", "gsm7", 0, 0),
+        ("a" * 160, "gsm7", 160, 1),
+        ("a" * 161, "gsm7", 161, 2),
+        ("a" * 306, "gsm7", 306, 2),
+        ("a" * 307, "gsm7", 307, 3),
+        ("ж" * 70, "ucs2", 70, 1),
+        ("ж" * 71, "ucs2", 71, 2),
+        ("ж" * 134, "ucs2", 134, 2),
+        ("ж" * 135, "ucs2", 135, 3),
+        ("{" * 80, "gsm7", 160, 1),  # extension characters count twice
+        ("{" * 81, "gsm7", 162, 2),
+        ("€" * 76 + "a", "gsm7", 153, 1),
+        ("😀" * 35, "ucs2", 70, 1),  # one emoji is two UTF-16 code units
+        ("😀" * 36, "ucs2", 72, 2),
+        ("Code 1234: ok ж", "ucs2", 15, 1),  # one Cyrillic letter makes the whole text UCS-2
+    ],
+)
+def test_measure(text: str, encoding: str, units: int, segments: int) -> None:
+    measured = measure(text)
+    assert (measured.encoding, measured.units, measured.segments) == (encoding, units, segments)
+
+
+def test_escape_pairs_are_not_split_across_parts() -> None:
+    # 152 plain characters then an escape pair: the pair does not fit in part one (153) and moves
+    # to part two, so 152 + 2 + 152 + 2 septets need three parts, not two.
+    text = "a" * 152 + "{" + "a" * 152 + "}"
+    assert measure(text).units == 308
+    assert measure(text).segments == 3
+
+
+def test_surrogate_pairs_are_not_split_across_parts() -> None:
+    text = "ж" * 66 + "😀" + "ж" * 66 + "😀"
+    assert measure(text).units == 136
+    assert measure(text).segments == 3

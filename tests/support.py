@@ -1,0 +1,85 @@
+"""What tests share besides fixtures: identities, and a handle on the running webhook."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import httpx
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from clients.smsru.callbacks import sign
+from models import Message
+from sandbox.bitrix24.messages import FORM_CONTENT_TYPE, Author, Module, encode, message_fields
+from sandbox.server import BackgroundServer
+from smsbridge.registration import handler_path
+
+SECRET = "test-webhook-secret-0123456789"
+SMSRU_KEY = "test-smsru-key-AAAA-1111"
+MEMBER_ID = "a223c6b3710f85df22e9377d6c4f7553"
+APPLICATION_TOKEN = "51856fefc120afa4b628cc82d3935cce"
+
+
+def status_record(sms_id: str, code: int, at: int | None = None) -> str:
+    """One `sms_status` record as SMS.ru writes it into a callback."""
+    return f"sms_status\n{sms_id}\n{code}\n{at or int(time.time())}"
+
+
+def signed_callback(records: list[str], key: str = SMSRU_KEY) -> dict[str, str]:
+    """The form SMS.ru POSTs: data[0..n] and their signature."""
+    form = {f"data[{n}]": record for n, record in enumerate(records)}
+    form["hash"] = sign(key, records)
+    return form
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(0.02)
+
+
+class Webhook:
+    """The running webhook, and what a test needs to talk to it and look at its database."""
+
+    def __init__(self, server: BackgroundServer, engine: Engine) -> None:
+        self.server = server
+        self.engine = engine
+        self.http = httpx.Client(base_url=server.url, timeout=10.0)
+
+    @property
+    def handler_url(self) -> str:
+        return handler_path(MEMBER_ID, SECRET)
+
+    def post_message(
+        self,
+        module: Module = "crm",
+        phone: str = "+79255070602",
+        text: str = "Ваш заказ №1 принят",
+        *,
+        author: bool = True,
+        **options: object,
+    ) -> httpx.Response:
+        writer = Author(MEMBER_ID, APPLICATION_TOKEN) if author else None
+        fields = message_fields(module, phone, text, author=writer, **options)  # type: ignore[arg-type]
+        return self.post_form(encode(fields))
+
+    def post_form(self, body: bytes, path: str | None = None) -> httpx.Response:
+        headers = {"Content-Type": FORM_CONTENT_TYPE}
+        return self.http.post(path or self.handler_url, content=body, headers=headers)
+
+    def messages(self) -> list[Message]:
+        with Session(self.engine) as session:
+            return list(session.exec(select(Message).order_by(Message.id)).all())
+
+    def wait_for(self, condition: Callable[[], bool], timeout: float = 15.0) -> None:
+        wait_for(condition, timeout)
+
+    def wait_until_settled(self, timeout: float = 15.0) -> list[Message]:
+        """Wait until no message is queued or being sent; the messages then."""
+        self.wait_for(
+            lambda: all(m.state not in ("queued", "sending") for m in self.messages()), timeout
+        )
+        return self.messages()

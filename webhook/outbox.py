@@ -1,0 +1,220 @@
+"""The outbox in the database: claiming messages, and recording what their send came to.
+
+Claims are atomic and exclusive across replicas: one `UPDATE … WHERE id IN (SELECT … FOR UPDATE
+SKIP LOCKED)` on PostgreSQL; on SQLite the single statement holds the database's write lock.
+A claim is a lease: a message found still `sending` after its lease ran out was interrupted
+mid-call, and is failed rather than resent (docs/architecture.md, "The in-flight window").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from sqlalchemy import bindparam, or_, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models import Message, Portal, StatusLog
+from models.message import PUSH_NOW
+from models.types import utcnow
+from smsbridge.observations import append_status_log, update_messages
+from smsbridge.phones import smsru_number
+from smsbridge.polling import FIRST_POLL
+from smsbridge.states import State
+from webhook.send_plan import Claimed
+
+INTERRUPTED = (
+    "the send was interrupted before SMS.ru answered; SMS.ru may or may not have accepted it, "
+    "and it is not resent because a resend could deliver it twice"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What one message's send came to. `pause`: the account needs attention; wait and retry."""
+
+    kind: Literal["sent", "failed", "retry", "pause"]
+    code: int | None = None
+    sms_id: str | None = None
+    reason: str | None = None
+    not_before: datetime | None = None  # for retry and pause
+
+
+async def claim(session: AsyncSession, worker: str, limit: int, lease: timedelta) -> list[Claimed]:
+    now = utcnow()
+    ready = (
+        select(Message.id)
+        .join(Portal, Portal.id == Message.portal_id)
+        .where(
+            Message.state == State.QUEUED,
+            Message.next_attempt_at <= now,
+            or_(Portal.paused_until.is_(None), Portal.paused_until <= now),
+        )
+        .order_by(Message.next_attempt_at, Message.id)
+        .limit(limit)
+        .with_for_update(of=Message, skip_locked=True)
+    )
+    statement = (
+        update(Message)
+        .where(Message.id.in_(ready.scalar_subquery()))
+        .values(
+            state=State.SENDING,
+            claimed_by=worker,
+            lease_until=now + lease,
+            attempts=Message.attempts + 1,
+            updated_at=now,
+        )
+        .returning(
+            Message.id,
+            Message.portal_id,
+            Message.message_id,
+            Message.recipient,
+            Message.text,
+            Message.kind,
+            Message.attempts,
+            Message.accepted_at,
+        )
+    )
+    rows = (await session.execute(statement)).all()
+    await session.commit()
+    claimed = [
+        Claimed(
+            row.id,
+            row.portal_id,
+            row.message_id,
+            smsru_number(row.recipient),
+            row.text,
+            row.kind,
+            row.attempts,
+            row.accepted_at,
+        )
+        for row in rows
+    ]
+    return sorted(claimed, key=lambda message: message.pk)
+
+
+async def fail_interrupted(session: AsyncSession) -> list[tuple[int, str, str]]:
+    """Fail the messages whose lease ran out mid-send; (pk, message_id, kind) of each."""
+    now = utcnow()
+    statement = (
+        update(Message)
+        .where(Message.state == State.SENDING, Message.lease_until < now)
+        .values(
+            state=State.FAILED,
+            error=INTERRUPTED,
+            final_at=now,
+            lease_until=None,
+            updated_at=now,
+            flag_pending=False,
+            **PUSH_NOW,
+        )
+        .returning(Message.id, Message.message_id, Message.kind)
+    )
+    rows = [(r.id, r.message_id, r.kind) for r in (await session.execute(statement)).all()]
+    session.add_all(
+        StatusLog(
+            message_pk=pk, state=State.FAILED, source="sender", detail=INTERRUPTED, observed_at=now
+        )
+        for pk, _, _ in rows
+    )
+    await session.commit()
+    return rows
+
+
+async def record(
+    session: AsyncSession, worker: str, verdicts: list[tuple[Claimed, Verdict]]
+) -> int:
+    """Store each verdict on its message, if this worker still holds its claim; how many did.
+
+    The caller commits, together with the portal's pause or resume, so that no reader sees a
+    message sent while its portal still looks paused. The claims still held are read and locked
+    first (in id order, as every writer locks), then written in a few executemany statements:
+    100 verdicts cost a handful of round trips, not 100.
+    """
+    now = utcnow()
+    pks = [message.pk for message, _ in verdicts]
+    held = set((await session.execute(_HELD, {"pks": pks, "worker": worker})).scalars())
+    changes: dict[int, dict[str, object]] = {}
+    log: list[dict[str, object]] = []
+    for message, verdict in verdicts:
+        if message.pk not in held or message.pk in changes:
+            continue
+        values = _values(verdict, now)
+        changes[message.pk] = values | {"claimed_by": None, "lease_until": None, "updated_at": now}
+        log.append(
+            {
+                "message_pk": message.pk,
+                "state": str(values["state"]),
+                "smsru_code": verdict.code,
+                "source": "sender",
+                "detail": verdict.reason,
+                "observed_at": now,
+            }
+        )
+    await update_messages(session, changes)
+    await append_status_log(session, log)
+    return len(changes)
+
+
+_HELD = (
+    select(Message.id)
+    .where(
+        Message.id.in_(bindparam("pks", expanding=True)),
+        Message.state == State.SENDING,
+        Message.claimed_by == bindparam("worker"),
+    )
+    .order_by(Message.id)
+    .with_for_update()
+)
+
+
+def _values(verdict: Verdict, now: datetime) -> dict[str, object]:
+    if verdict.kind == "sent":
+        return {
+            "state": State.SENT,
+            "sms_id": verdict.sms_id,
+            "send_code": verdict.code,
+            "status_code": verdict.code,
+            "error": None,
+            "sent_at": now,
+            "next_poll_at": now + FIRST_POLL,
+        }
+    if verdict.kind == "failed":
+        return {
+            "state": State.FAILED,
+            "sms_id": verdict.sms_id,
+            "send_code": verdict.code,
+            "error": verdict.reason,
+            "final_at": now,
+            "flag_pending": False,
+            **PUSH_NOW,
+        }
+    return {
+        "state": State.QUEUED,
+        "error": verdict.reason,
+        "next_attempt_at": verdict.not_before or now,
+    }
+
+
+async def pause_portal(session: AsyncSession, portal_id: int, until: datetime, reason: str) -> bool:
+    """Pause a portal's sending; True if it was not paused already (the caller logs it once).
+
+    The caller commits."""
+    portal = await session.get(Portal, portal_id)
+    if portal is None:
+        return False
+    was_paused = portal.pause_reason is not None
+    portal.paused_until, portal.pause_reason, portal.updated_at = until, reason, utcnow()
+    return not was_paused
+
+
+async def resume_portal(session: AsyncSession, portal_id: int) -> bool:
+    """Clear a pause after a successful send; True if there was one. The caller commits."""
+    statement = (
+        update(Portal)
+        .where(Portal.id == portal_id, Portal.pause_reason.is_not(None))
+        .values(paused_until=None, pause_reason=None, updated_at=utcnow())
+        .returning(Portal.id)
+    )
+    return (await session.execute(statement)).scalar() is not None
