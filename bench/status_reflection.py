@@ -24,6 +24,7 @@ from pydantic import SecretStr
 from sqlalchemy import insert
 from sqlmodel import Session, select
 
+from bench import loopback
 from clients.smsru.callbacks import sign
 from models import Message, Portal
 from models.database import make_sync_engine
@@ -99,30 +100,8 @@ def run_round(
         portal.register_message(message_id, code="smsru", author_id=None)
     now = utcnow()
     rows = [
-        {
-            "portal_id": portal_id,
-            "message_id": message_id,
-            "provider_code": "smsru",
-            "kind": "marketing",
-            "source": "campaign",
-            "recipient": "+79160000000",
-            "recipient_raw": "+79160000000",
-            "text": "bench",
-            "encoding": "gsm7",
-            "segments": 1,
-            "state": "sent",
-            "sms_id": sms_id,
-            "send_code": 100,
-            "status_code": 100,
-            "attempts": 1,
-            "next_attempt_at": now,
-            "accepted_at": now,
-            "sent_at": now,
-            "updated_at": now,
-            "push_pending": False,
-            "push_attempts": 0,
-            "polls": 0,
-        }
+        loopback.sent_row(portal_id, message_id, sms_id, now)
+        | {"push_pending": False, "push_attempts": 0, "polls": 0}
         for sms_id, message_id in zip(sms_ids, message_ids, strict=True)
     ]
     with Session(engine) as session:  # type: ignore[call-overload]

@@ -59,9 +59,11 @@ def make_sync_engine(url: URL | str) -> Engine:
 def make_async_engine(url: URL | str, *, pool_size: int = 10) -> AsyncEngine:
     target = async_url(url)
     # hide_parameters: an error message must not carry the values (tokens, phone numbers).
-    options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
+    options: dict[str, Any] = {"hide_parameters": True}
     if target.get_backend_name() == "postgresql":
-        options.update(pool_size=pool_size, max_overflow=pool_size)
+        # A ping per checkout finds a connection the server dropped before a message meets it.
+        # (A SQLite file has no server to drop it, and there each statement is a thread hop.)
+        options.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
     engine = create_async_engine(target, **options)
     if engine.dialect.name == "sqlite":
         _prepare_sqlite(engine.sync_engine)

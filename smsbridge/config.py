@@ -5,6 +5,7 @@ An invalid value stops the program with a message naming the variable, never ech
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cached_property
 
 from pydantic import AnyHttpUrl, SecretStr, ValidationError, field_validator
@@ -92,6 +93,13 @@ class Settings(BaseSettings):
     @property
     def smsru_base(self) -> str:
         return str(self.smsru_api_url).rstrip("/")
+
+
+def without_contract(environ: Mapping[str, str]) -> dict[str, str]:
+    """`environ` without the contract's variables: for a child process whose every setting the
+    caller decides (a test, a benchmark), not the developer's shell."""
+    contract = {name.upper() for name in Settings.model_fields}
+    return {key: value for key, value in environ.items() if key.upper() not in contract}
 
 
 def load_settings(**overrides: object) -> Settings:

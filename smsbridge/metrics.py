@@ -61,6 +61,12 @@ SMSRU_BALANCE = Gauge(
     ["account"],
     registry=REGISTRY,
 )
+INTAKE_BATCH = Histogram(
+    "smsbridge_intake_batch_messages",
+    "Handler messages stored by one transaction (group commit)",
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200),
+    registry=REGISTRY,
+)
 QUEUE_DEPTH = Gauge(
     "smsbridge_queue_depth",
     "Messages waiting, by queue (read when scraped)",

@@ -17,27 +17,14 @@ from pathlib import Path
 import httpx
 
 from sandbox.server import free_port
+from smsbridge.config import without_contract
 
 SMSBRIDGE = str(Path(sys.executable).with_name("smsbridge"))
-# The contract's variables: the test decides each one, the developer's shell none.
-CONTRACT = (
-    "DATABASE_URL",
-    "PUBLIC_URL",
-    "WEBHOOK_SECRET",
-    "BITRIX24_CLIENT_ID",
-    "BITRIX24_CLIENT_SECRET",
-    "BITRIX24_OAUTH_URL",
-    "SMSRU_API_ID",
-    "SMSRU_API_URL",
-    "SMSRU_SENDER",
-    "SMSRU_TEST",
-)
 
 
 def environment(**values: str) -> dict[str, str]:
     """This process's environment without the contract's variables, plus `values`."""
-    base = {key: value for key, value in os.environ.items() if key.upper() not in CONTRACT}
-    return base | values
+    return without_contract(os.environ) | values
 
 
 class WebhookProcess:

@@ -21,6 +21,7 @@ from smsbridge.registration import callback_path, handler_path
 from webhook.handler import bitrix24_handler
 from webhook.health import healthz
 from webhook.install import bitrix24_install
+from webhook.intake_queue import IntakeQueue
 from webhook.metrics import metrics
 from webhook.problems import problem_response
 from webhook.pusher import Pusher, PusherOptions
@@ -53,6 +54,7 @@ def create_app(
         state.run_workers = run_workers
         state.sessions = session_factory(engine)
         state.webhook_secret = await resolve_webhook_secret(settings, state.sessions)
+        state.intake = IntakeQueue(state.sessions)
         register_secret(state.webhook_secret)
         options = sender_options or SenderOptions()
         async with httpx.AsyncClient(timeout=options.http_timeout()) as http:

@@ -1,18 +1,23 @@
-"""Taking a message in: one transaction that stores it (or finds it already stored).
+"""Taking messages in: one transaction stores a batch of them (or finds them already stored).
 
 A message whose content cannot be sent (bad number, empty or over-long text) is still stored,
 as `failed` with the reason, so that Bitrix24 is told it failed instead of showing it as sent.
+The portal's checks (installed, `auth` block) are made here, in the transaction that stores the
+message, so that a request costs one round of the database however many arrive together.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
-from sqlalchemy import Insert, select
+from sqlalchemy import Insert, bindparam, select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Message
+from models import Message, Portal
 from models.insert import dialect_of, insert_ignoring_conflicts
 from models.types import utcnow
 from smsbridge.observations import append_status_log
@@ -21,6 +26,8 @@ from smsbridge.phones import DEFAULT_REGION, PhoneError, to_e164
 from smsbridge.segments import MAX_SEGMENTS, measure
 from smsbridge.states import State
 from webhook.handler_request import HandlerRequest
+from webhook.problems import Problem
+from webhook.secret import matches
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,20 +38,25 @@ class Intake:
     duplicate: bool
 
 
-def _content_problem(
-    request: HandlerRequest, recipient: str | None, error: str | None, segments: int
-) -> str | None:
-    if recipient is None:
-        return error
-    if not request.text:
-        return "message_body is empty"
-    if segments > MAX_SEGMENTS:
-        return f"text needs {segments} SMS; SMS.ru sends at most {MAX_SEGMENTS}"
-    return None
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """A message as the handler parsed it, with its row prepared (all but the portal's id)."""
+
+    member_id: str
+    request: HandlerRequest
+    values: dict[str, Any]
+
+    @property
+    def state(self) -> State:
+        return State(self.values["state"])
+
+    @property
+    def reason(self) -> str | None:
+        return self.values["error"]  # type: ignore[no-any-return]
 
 
-async def take_in(session: AsyncSession, portal_id: int, request: HandlerRequest) -> Intake:
-    """Store the message unless its message_id is already stored; commit."""
+def prepare(member_id: str, request: HandlerRequest) -> Arrival:
+    """The row to store: number in E.164, encoding and segments, origin, and what is wrong."""
     recipient: str | None
     try:
         recipient, error = to_e164(request.phone, DEFAULT_REGION), None
@@ -52,13 +64,11 @@ async def take_in(session: AsyncSession, portal_id: int, request: HandlerRequest
         recipient, error = None, f"message_to: {exc.reason}"
     size = measure(request.text)
     reason = _content_problem(request, recipient, error, size.segments)
-    state = State.FAILED if reason else State.QUEUED
     kind, source = classify_origin(request.module_id)
     entity = crm_entity(request.bindings, request.document_id)
     entity_type, entity_id = entity if entity else (None, None)
     now = utcnow()
     values = {
-        "portal_id": portal_id,
         "message_id": request.message_id,
         "provider_code": request.code,
         "kind": kind,
@@ -77,7 +87,7 @@ async def take_in(session: AsyncSession, portal_id: int, request: HandlerRequest
         "text": request.text,
         "encoding": size.encoding,
         "segments": size.segments,
-        "state": state,
+        "state": State.FAILED if reason else State.QUEUED,
         "error": reason,
         "attempts": 0,
         "next_attempt_at": now,
@@ -86,34 +96,127 @@ async def take_in(session: AsyncSession, portal_id: int, request: HandlerRequest
         "push_pending": bool(reason),
         "updated_at": now,
     }
-    inserted = (await session.execute(_insert_message(dialect_of(session)), values)).scalar()
-    if inserted is None:
-        row = (
-            await session.execute(
-                select(Message.id, Message.state, Message.error).where(
-                    Message.portal_id == portal_id, Message.message_id == request.message_id
-                )
-            )
-        ).one()
-        await session.commit()
-        return Intake(row.id, State(row.state), row.error, duplicate=True)
-    entry = {
-        "message_pk": inserted,
-        "state": state,
-        "source": "handler",
-        "detail": reason,
-        "observed_at": now,
+    return Arrival(member_id, request, values)
+
+
+def _content_problem(
+    request: HandlerRequest, recipient: str | None, error: str | None, segments: int
+) -> str | None:
+    if recipient is None:
+        return error
+    if not request.text:
+        return "message_body is empty"
+    if segments > MAX_SEGMENTS:
+        return f"text needs {segments} SMS; SMS.ru sends at most {MAX_SEGMENTS}"
+    return None
+
+
+async def store(session: AsyncSession, arrivals: list[Arrival]) -> list[Intake | Problem]:
+    """Check and store each arrival in one transaction, then commit; per arrival, what became
+    of it, in order: stored, found already stored, or refused (unknown portal, foreign auth)."""
+    portals = {
+        row.member_id: row
+        for row in await session.execute(
+            _PORTALS, {"member_ids": sorted({a.member_id for a in arrivals})}
+        )
     }
-    await append_status_log(session, [entry])
+    outcomes: list[Intake | Problem | None] = []
+    rows: list[dict[str, Any]] = []
+    keys: list[tuple[int, str] | None] = []
+    for arrival in arrivals:
+        portal = portals.get(arrival.member_id)
+        problem = (
+            Problem(404, "no portal with this member_id is installed")
+            if portal is None
+            else _auth_problem(arrival.request, portal.member_id, portal.application_token)
+        )
+        outcomes.append(problem)
+        keys.append(None if portal is None or problem else (portal.id, arrival.request.message_id))
+        if portal is not None and problem is None:
+            rows.append(arrival.values | {"portal_id": portal.id})
+    inserted: dict[tuple[int, str], int] = {}
+    if rows:
+        statement = _insert_messages(dialect_of(session))
+        result = await session.execute(statement, rows)
+        inserted = {(row.portal_id, row.message_id): row.id for row in result}
+    earlier = await _stored_before(session, [k for k in keys if k and k not in inserted])
+    log: list[dict[str, object]] = []
+    taken: set[tuple[int, str]] = set()  # a message_id twice in one batch: the second repeats
+    for index, (arrival, key) in enumerate(zip(arrivals, keys, strict=True)):
+        if key is None:
+            continue
+        if key in inserted and key not in taken:
+            taken.add(key)
+            pk = inserted[key]
+            outcomes[index] = Intake(pk, arrival.state, arrival.reason, duplicate=False)
+            log.append(
+                {
+                    "message_pk": pk,
+                    "state": arrival.state,
+                    "source": "handler",
+                    "detail": arrival.reason,
+                    "observed_at": arrival.values["accepted_at"],
+                }
+            )
+        elif key in inserted:
+            outcomes[index] = Intake(inserted[key], arrival.state, arrival.reason, duplicate=True)
+        else:  # only a row deleted in between could be missing; then nothing is stored
+            outcomes[index] = earlier.get(key, Problem(503, "the message was not stored"))
+    await append_status_log(session, log)
     await session.commit()
-    return Intake(inserted, state, reason, duplicate=False)
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+def _auth_problem(
+    request: HandlerRequest, member_id: str, application_token: str | None
+) -> Problem | None:
+    """An `auth` block (present when the message has an author) must be this portal's."""
+    if request.auth is None:
+        return None
+    given_member = request.auth.get("member_id", "")
+    if given_member and not matches(given_member, member_id):
+        return Problem(403, "auth[member_id] is not this portal's")
+    if application_token and not matches(
+        request.auth.get("application_token", ""), application_token
+    ):
+        return Problem(403, "auth[application_token] does not match the installed application")
+    return None
+
+
+async def _stored_before(
+    session: AsyncSession, keys: list[tuple[int, str]]
+) -> dict[tuple[int, str], Intake]:
+    """The messages already stored under these keys (repeated message_ids)."""
+    if not keys:
+        return {}
+    by_portal: dict[int, list[str]] = defaultdict(list)
+    for portal_id, message_id in keys:
+        by_portal[portal_id].append(message_id)
+    found: dict[tuple[int, str], Intake] = {}
+    for portal_id, message_ids in by_portal.items():
+        rows = await session.execute(
+            select(Message.id, Message.message_id, Message.state, Message.error).where(
+                Message.portal_id == portal_id, col(Message.message_id).in_(message_ids)
+            )
+        )
+        for row in rows:
+            key = (portal_id, row.message_id)
+            found[key] = Intake(row.id, State(row.state), row.error, duplicate=True)
+    return found
+
+
+# What the checks need of the portals, by a statement built once: loading whole rows as ORM
+# objects cost as much CPU as storing the message.
+_PORTALS = select(col(Portal.id), col(Portal.member_id), col(Portal.application_token)).where(
+    col(Portal.member_id).in_(bindparam("member_ids", expanding=True))
+)
 
 
 @cache
-def _insert_message(dialect: str) -> Insert:
-    """Built once per backend and given its values at execution: building (and cache-keying) a
-    statement with 25 literal values took more CPU than running it."""
+def _insert_messages(dialect: str) -> Insert:
+    """Built once per backend and given its rows at execution (one multi-row INSERT): building
+    (and cache-keying) a statement with 25 literal values took more CPU than running it."""
     table = Message.metadata.tables["messages"]
     return insert_ignoring_conflicts(dialect, table, "portal_id", "message_id").returning(
-        table.c.id
+        table.c.id, table.c.portal_id, table.c.message_id
     )

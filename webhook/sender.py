@@ -46,6 +46,7 @@ class SenderOptions:
     give_up_after: float = 86_400.0  # a message SMS.ru could not take for a day is failed
     pause: float = 300.0  # how long a portal with an account problem waits before a probe
     read_timeout: float = 60.0  # how long to wait for SMS.ru's answer once the request is sent
+    sweep_every: float = 10.0  # seconds between looks for sends a dead process cut off
 
     def http_timeout(self) -> httpx.Timeout:
         return httpx.Timeout(connect=5.0, read=self.read_timeout, write=10.0, pool=5.0)
@@ -66,20 +67,14 @@ class Sender(Workers):
         self.sessions = sessions
         self.settings = settings
         self.http = http
+        self._sweep_due = 0.0  # at once on start: a previous process may have died mid-send
 
     async def run_once(self) -> int:
         """Claim and send one batch; the number of messages claimed."""
         async with self.sessions() as session:
-            for pk, message_id, kind in await outbox.fail_interrupted(session):
-                metrics.FAILED.labels(kind, "interrupted").inc()
-                log.error(
-                    "message failed %s",
-                    fields(
-                        message_pk=pk,
-                        message_id=message_id,
-                        reason="send interrupted, outcome unknown",
-                    ),
-                )
+            if time.monotonic() >= self._sweep_due:  # not every round: it is an UPDATE
+                self._sweep_due = time.monotonic() + self.options.sweep_every
+                await self._fail_interrupted(session)
             claimed = await outbox.claim(
                 session, self.worker, MAX_NUMBERS_PER_CALL, timedelta(seconds=self.options.lease)
             )
@@ -98,6 +93,16 @@ class Sender(Workers):
         for portal_id, messages in by_portal.items():
             await self._send_for_portal(portals[portal_id], messages)
         return len(claimed)
+
+    async def _fail_interrupted(self, session: AsyncSession) -> None:
+        for pk, message_id, kind in await outbox.fail_interrupted(session):
+            metrics.FAILED.labels(kind, "interrupted").inc()
+            log.error(
+                "message failed %s",
+                fields(
+                    message_pk=pk, message_id=message_id, reason="send interrupted, outcome unknown"
+                ),
+            )
 
     async def _send_for_portal(self, portal: Portal, messages: list[Claimed]) -> None:
         api_id = portal.smsru_api_id or self.settings.smsru_key
