@@ -222,15 +222,18 @@ def test_sigkill_mid_campaign_loses_nothing(
     with ThreadPoolExecutor(1) as runner:
         posting = runner.submit(campaign, bitrix24, numbers)
         wait_for(lambda: len(smsru.sent) >= len(numbers) // 5, timeout=60)
-        # From now on each call stays in flight for a second: the kill then certainly finds calls
-        # in flight and a backlog queued behind them, with the campaign still arriving.
-        smsru.latency = 1.0
+        # From now on SMS.ru takes each call and then does not answer: once the calls started
+        # before have come back, every worker waits on one, claiming nothing more, so the kill
+        # certainly finds calls in flight and a backlog queued behind them.
+        smsru.hang_seconds = 10.0
+        smsru.set_outage("process_then_hang")
+        time.sleep(0.5)
         wait_for(lambda: {"sending", "queued"} <= set(state_counts(engine)), timeout=10)
         first.kill()
         sent_at_kill = sends_by_number(smsru)
         at_kill = stored(engine)
         posting.result()  # the rest of the campaign meets a dead process; Bitrix24 never retries
-    smsru.latency = 0.05
+    smsru.set_outage(None)
     in_flight = {m.message_id for m in at_kill if m.state == "sending"}
     backlog = {m.message_id for m in at_kill if m.state == "queued"}
     assert in_flight and backlog
