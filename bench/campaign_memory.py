@@ -15,6 +15,7 @@ Run: `.venv/bin/python -m bench.campaign_memory [N] [--database-url URL]`.
 from __future__ import annotations
 
 import argparse
+import os
 import threading
 import time
 from contextlib import ExitStack
@@ -105,7 +106,8 @@ def main() -> None:
     with ExitStack() as stack:
         folder = loopback.scratch_folder(stack)
         url = loopback.database(args.database_url, folder)
-        portal = PortalEmulator(rate=2.0, burst=50)
+        # A portal of its own each run, so that a database used before does not matter.
+        portal = PortalEmulator(rate=2.0, burst=50, member_id=os.urandom(16).hex())
         portal_server = stack.enter_context(BackgroundServer(create_portal_app(portal)))
         portal.base_url = portal_server.url
         smsru = stack.enter_context(loopback.smsru(folder, latency=0.1, delays=DELAYS))

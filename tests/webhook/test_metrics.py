@@ -47,6 +47,8 @@ def test_metrics_follow_a_message_through(
     assert grew("smsbridge_statuses_pushed_total") == 2
     assert grew("smsbridge_callback_records_total", result="advanced") >= 1
     assert grew("smsbridge_smsru_send_seconds_count") >= 1
+    assert grew("smsbridge_intake_batch_messages_sum") == 2  # each stored by a transaction
+    assert 1 <= grew("smsbridge_intake_batch_messages_count") <= 2
     assert grew("smsbridge_bitrix24_push_seconds_count") >= 1
     assert value(after, "smsbridge_queue_depth", queue="outbox") == 0
     assert value(after, "smsbridge_queue_depth", queue="status_push") == 0
