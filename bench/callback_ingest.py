@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 from contextlib import ExitStack
 from urllib.parse import urlencode
 
@@ -23,7 +22,7 @@ from sqlalchemy import func, insert, text
 from sqlmodel import Session, col, select
 
 from bench import loopback
-from clients.smsru.callbacks import sign
+from clients.smsru.callbacks import signed_form, status_record
 from models import Message
 from models.database import make_sync_engine
 from models.types import utcnow
@@ -59,13 +58,8 @@ def callback_bodies(sms_ids: list[str]) -> list[bytes]:
     """SMS.ru's callback forms: `data[i]` records and their `hash`, 100 records each."""
     bodies = []
     for start in range(0, len(sms_ids), RECORDS):
-        records = [
-            f"sms_status\n{sms_id}\n{DELIVERED}\n{int(time.time())}"
-            for sms_id in sms_ids[start : start + RECORDS]
-        ]
-        form = {f"data[{i}]": record for i, record in enumerate(records)}
-        form["hash"] = sign(loopback.KEY, records)
-        bodies.append(urlencode(form).encode())
+        records = [status_record(sms_id, DELIVERED) for sms_id in sms_ids[start : start + RECORDS]]
+        bodies.append(urlencode(signed_form(loopback.KEY, records)).encode())
     return bodies
 
 

@@ -28,8 +28,8 @@ from sandbox.bitrix24.messages import encode, message_fields, new_message_id
 from sandbox.bitrix24.portal import PortalEmulator
 from sandbox.server import BackgroundServer
 from smsbridge.registration import handler_path
+from smsbridge.states import FINAL
 
-FINAL = ("delivered", "undelivered", "failed")
 TEXT = "Распродажа до пятницы: −20 % на всё. Отписаться: ответьте STOP"
 CONCURRENCY = 8  # handler POSTs in flight, as from Bitrix24's queue server
 SAMPLE_EVERY = 0.05

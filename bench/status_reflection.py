@@ -26,7 +26,7 @@ from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from bench import loopback
-from clients.smsru.callbacks import sign
+from clients.smsru.callbacks import signed_form, status_record
 from models import Message, Portal
 from models.database import make_sync_engine
 from models.migrate import upgrade
@@ -41,8 +41,6 @@ from smsbridge.config import load_settings
 from smsbridge.registration import callback_path
 from webhook.app import create_app
 
-KEY = "bench-smsru-key-000000"
-SECRET = "bench-webhook-secret-0000"
 RECORDS_PER_CALLBACK = 100
 
 
@@ -57,7 +55,7 @@ def main() -> None:
     engine = make_sync_engine(url)
 
     smsru = SmsRuEmulator()
-    smsru.add_account(KEY)
+    smsru.add_account(loopback.KEY)
     smsru.callbacks_enabled = False  # the benchmark posts the callbacks itself
     # A portal of its own each run, so that a database used before does not matter.
     portal = PortalEmulator(rate=2.0, burst=50, member_id=os.urandom(16).hex())
@@ -71,8 +69,8 @@ def main() -> None:
             _env_file=None,
             database_url=url,
             public_url=f"http://127.0.0.1:{port}",
-            webhook_secret=SECRET,
-            smsru_api_id=SecretStr(KEY),
+            webhook_secret=loopback.SECRET,
+            smsru_api_id=SecretStr(loopback.KEY),
             smsru_api_url=smsru_server.url,
             bitrix24_client_id=portal.client_id,
             bitrix24_client_secret=SecretStr(portal.client_secret),
@@ -116,12 +114,12 @@ def run_round(
     with httpx.Client(base_url=base, timeout=30.0) as http:
         for start in range(0, n, RECORDS_PER_CALLBACK):
             records = [
-                f"sms_status\n{sms_id}\n103\n{int(time.time())}"
+                status_record(sms_id, 103)
                 for sms_id in sms_ids[start : start + RECORDS_PER_CALLBACK]
             ]
-            form = {f"data[{i}]": record for i, record in enumerate(records)}
-            form["hash"] = sign(KEY, records)
-            answer = http.post(callback_path(SECRET), data=form)
+            answer = http.post(
+                callback_path(loopback.SECRET), data=signed_form(loopback.KEY, records)
+            )
             assert answer.text == "100", answer.text
     ingested = time.perf_counter() - started
     pending = set(message_ids)

@@ -9,7 +9,7 @@ import httpx
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from clients.smsru.callbacks import sign
+from clients.smsru.callbacks import signed_form
 from models import Message
 from sandbox.bitrix24.messages import FORM_CONTENT_TYPE, Author, Module, encode, message_fields
 from sandbox.server import BackgroundServer
@@ -21,16 +21,9 @@ MEMBER_ID = "a223c6b3710f85df22e9377d6c4f7553"
 APPLICATION_TOKEN = "51856fefc120afa4b628cc82d3935cce"
 
 
-def status_record(sms_id: str, code: int, at: int | None = None) -> str:
-    """One `sms_status` record as SMS.ru writes it into a callback."""
-    return f"sms_status\n{sms_id}\n{code}\n{at or int(time.time())}"
-
-
 def signed_callback(records: list[str], key: str = SMSRU_KEY) -> dict[str, str]:
-    """The form SMS.ru POSTs: data[0..n] and their signature."""
-    form = {f"data[{n}]": record for n, record in enumerate(records)}
-    form["hash"] = sign(key, records)
-    return form
+    """The form SMS.ru POSTs, signed with the tests' key unless told otherwise."""
+    return signed_form(key, records)
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 15.0) -> None:

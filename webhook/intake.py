@@ -120,51 +120,52 @@ async def store(session: AsyncSession, arrivals: list[Arrival]) -> list[Intake |
             _PORTALS, {"member_ids": sorted({a.member_id for a in arrivals})}
         )
     }
-    outcomes: list[Intake | Problem | None] = []
+    # Per arrival, where it goes: its key, or why it is refused.
+    targets: list[tuple[int, str] | Problem] = []
     rows: list[dict[str, Any]] = []
-    keys: list[tuple[int, str] | None] = []
     for arrival in arrivals:
         portal = portals.get(arrival.member_id)
-        problem = (
-            Problem(404, "no portal with this member_id is installed")
-            if portal is None
-            else _auth_problem(arrival.request, portal.member_id, portal.application_token)
-        )
-        outcomes.append(problem)
-        keys.append(None if portal is None or problem else (portal.id, arrival.request.message_id))
-        if portal is not None and problem is None:
+        if portal is None:
+            targets.append(Problem(404, "no portal with this member_id is installed"))
+            continue
+        problem = _auth_problem(arrival.request, portal.member_id, portal.application_token)
+        targets.append(problem or (portal.id, arrival.request.message_id))
+        if problem is None:
             rows.append(arrival.values | {"portal_id": portal.id})
     inserted: dict[tuple[int, str], int] = {}
     if rows:
         statement = _insert_messages(dialect_of(session))
         result = await session.execute(statement, rows)
         inserted = {(row.portal_id, row.message_id): row.id for row in result}
-    earlier = await _stored_before(session, [k for k in keys if k and k not in inserted])
+    earlier = await _stored_before(
+        session, [t for t in targets if not isinstance(t, Problem) and t not in inserted]
+    )
+    outcomes: list[Intake | Problem] = []
     log: list[dict[str, object]] = []
     taken: set[tuple[int, str]] = set()  # a message_id twice in one batch: the second repeats
-    for index, (arrival, key) in enumerate(zip(arrivals, keys, strict=True)):
-        if key is None:
-            continue
-        if key in inserted and key not in taken:
-            taken.add(key)
-            pk = inserted[key]
-            outcomes[index] = Intake(pk, arrival.state, arrival.reason, duplicate=False)
-            log.append(
-                {
-                    "message_pk": pk,
-                    "state": arrival.state,
-                    "source": "handler",
-                    "detail": arrival.reason,
-                    "observed_at": arrival.values["accepted_at"],
-                }
-            )
-        elif key in inserted:
-            outcomes[index] = Intake(inserted[key], arrival.state, arrival.reason, duplicate=True)
+    for arrival, target in zip(arrivals, targets, strict=True):
+        if isinstance(target, Problem):
+            outcomes.append(target)
+        elif target in inserted:
+            first = target not in taken
+            taken.add(target)
+            pk = inserted[target]
+            outcomes.append(Intake(pk, arrival.state, arrival.reason, duplicate=not first))
+            if first:
+                log.append(
+                    {
+                        "message_pk": pk,
+                        "state": arrival.state,
+                        "source": "handler",
+                        "detail": arrival.reason,
+                        "observed_at": arrival.values["accepted_at"],
+                    }
+                )
         else:  # only a row deleted in between could be missing; then nothing is stored
-            outcomes[index] = earlier.get(key, Problem(503, "the message was not stored"))
+            outcomes.append(earlier.get(target, Problem(503, "the message was not stored")))
     await append_status_log(session, log)
     await session.commit()
-    return [outcome for outcome in outcomes if outcome is not None]
+    return outcomes
 
 
 def _auth_problem(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,6 +41,16 @@ def ordered_values(form: Mapping[str, str]) -> list[str]:
 
 def sign(api_id: str, values: Iterable[str]) -> str:
     return hashlib.sha256((api_id + "".join(values)).encode()).hexdigest()
+
+
+def status_record(sms_id: str, code: int, at: int | None = None) -> str:
+    """One `sms_status` record as SMS.ru writes it (`at`: Unix time, default now)."""
+    return f"sms_status\n{sms_id}\n{code}\n{at or int(time.time())}"
+
+
+def signed_form(api_id: str, values: list[str]) -> dict[str, str]:
+    """The form SMS.ru POSTs: `data[0..n]` and their signature (for emulators and tests)."""
+    return {f"data[{n}]": value for n, value in enumerate(values)} | {"hash": sign(api_id, values)}
 
 
 def verify(api_ids: Iterable[str], values: list[str], given_hash: str) -> str | None:

@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, Literal, NamedTuple, get_args
 
-from clients.smsru.callbacks import sign
+from clients.smsru.callbacks import sign, status_record
 from clients.smsru.codes import meaning
 from smsbridge.segments import measure
 
@@ -524,7 +524,7 @@ class SmsRuEmulator:
                 continue
             message.status = self._finals.get(message.phone, 103) if code is None else code
             if self.callbacks_enabled:
-                record = f"sms_status\n{sms_id}\n{message.status}\n{int(time.time())}"
+                record = status_record(sms_id, message.status)
                 for url in self._accounts[message.api_id].callbacks:
                     self._outboxes[(message.api_id, url)].pending.append(record)
 

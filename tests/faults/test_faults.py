@@ -26,8 +26,9 @@ from fault_processes import SMSBRIDGE, WebhookProcess, environment
 from pydantic import SecretStr
 from sqlalchemy import Engine, func, update
 from sqlmodel import Session, col, select
-from support import SECRET, SMSRU_KEY, Webhook, signed_callback, status_record, wait_for
+from support import SECRET, SMSRU_KEY, Webhook, signed_callback, wait_for
 
+from clients.smsru.callbacks import status_record
 from models import Message, Portal, StatusLog
 from models.types import utcnow
 from sandbox.bitrix24.messages import FORM_CONTENT_TYPE, encode, message_fields, new_message_id

@@ -26,10 +26,9 @@ from support import (
     SMSRU_KEY,
     Webhook,
     signed_callback,
-    status_record,
 )
 
-from clients.smsru.callbacks import sign
+from clients.smsru.callbacks import sign, status_record
 from models import Message, Portal, StatusLog
 from models.types import utcnow
 from sandbox.bitrix24.messages import FORM_CONTENT_TYPE, Author, encode, message_fields

@@ -25,10 +25,10 @@ from support import (
     SMSRU_KEY,
     Webhook,
     signed_callback,
-    status_record,
     wait_for,
 )
 
+from clients.smsru.callbacks import status_record
 from models import Portal
 from sandbox.bitrix24.messages import Author, encode, message_fields
 from sandbox.bitrix24.portal import PortalEmulator

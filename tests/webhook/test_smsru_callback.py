@@ -9,8 +9,9 @@ import httpx
 from pydantic import SecretStr
 from sqlalchemy import update
 from sqlmodel import Session, select
-from support import SECRET, SMSRU_KEY, Webhook, signed_callback, status_record
+from support import SECRET, SMSRU_KEY, Webhook, signed_callback
 
+from clients.smsru.callbacks import status_record
 from models import Message, StatusLog
 from models.types import utcnow
 from sandbox.smsru import SmsRuEmulator

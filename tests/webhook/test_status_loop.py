@@ -10,8 +10,9 @@ import httpx
 from pydantic import SecretStr
 from sqlalchemy import update
 from sqlmodel import Session, select
-from support import SECRET, SMSRU_KEY, Webhook, signed_callback, status_record, wait_for
+from support import SECRET, SMSRU_KEY, Webhook, signed_callback, wait_for
 
+from clients.smsru.callbacks import status_record
 from flows.poll_statuses import poll_statuses
 from models import Message, Portal
 from models.types import utcnow
