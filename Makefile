@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint typecheck install clean
+.PHONY: run test test-fast lint typecheck install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,19 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/smsbridge run
 
+# Test processes (pytest-xdist): one per core of the machines we test on (2); each has its own
+# PostgreSQL database beside DATABASE_URL's. TEST_WORKERS=0 runs in this one process.
+# PYTEST_ARGS: more for pytest, e.g. `--database-only` (CI's PostgreSQL pass) or `-k walkthrough`.
+TEST_WORKERS ?= 2
+PYTEST_ARGS ?=
+
 test: $(STAMP) lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --durations=30 $(PYTEST_ARGS)
+
+# The inner loop: lint (seconds, once its caches are warm) and every test not marked slow, i.e.
+# without the scenario suites and the Prefect server. CI runs `make test`, which runs them all.
+test-fast: $(STAMP) lint
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not slow" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

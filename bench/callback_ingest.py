@@ -26,7 +26,7 @@ from clients.smsru.callbacks import signed_form, status_record
 from models import Message
 from models.database import make_sync_engine
 from models.types import utcnow
-from smsbridge.registration import callback_path
+from smsbridge.endpoints import callback_path
 
 MEMBER_ID = "bench-callback-portal"
 RECORDS = 100  # per POST, as SMS.ru sends them

@@ -23,12 +23,13 @@ from contextlib import ExitStack
 import psutil
 
 from bench import loopback
-from sandbox.bitrix24.app import create_app as create_portal_app
+from sandbox.bitrix24.authserver import AuthorizationServer
 from sandbox.bitrix24.messages import encode, message_fields, new_message_id
 from sandbox.bitrix24.portal import PortalEmulator
+from sandbox.bitrix24.serve import portal_app, served_at
 from sandbox.server import BackgroundServer
-from smsbridge.registration import handler_path
-from smsbridge.states import FINAL
+from smsbridge.endpoints import portal_handler_path
+from smsbridge.status.states import FINAL
 
 TEXT = "Распродажа до пятницы: −20 % на всё. Отписаться: ответьте STOP"
 CONCURRENCY = 8  # handler POSTs in flight, as from Bitrix24's queue server
@@ -108,15 +109,16 @@ def main() -> None:
         url = loopback.database(args.database_url, folder)
         # A portal of its own each run, so that a database used before does not matter.
         portal = PortalEmulator(rate=2.0, burst=50, member_id=os.urandom(16).hex())
-        portal_server = stack.enter_context(BackgroundServer(create_portal_app(portal)))
-        portal.base_url = portal_server.url
+        authorization = AuthorizationServer()
+        portal_server = stack.enter_context(BackgroundServer(portal_app(portal, authorization)))
+        served_at(portal, authorization, portal_server.url)
         smsru = stack.enter_context(loopback.smsru(folder, latency=0.1, delays=DELAYS))
         webhook = stack.enter_context(
             loopback.webhook(
                 folder, url, smsru.url, args.profile,
                 BITRIX24_CLIENT_ID=portal.client_id,
                 BITRIX24_CLIENT_SECRET=portal.client_secret,
-                BITRIX24_OAUTH_URL=portal_server.url,
+                BITRIX24_OAUTH_URL=portal.oauth_url,
             )
         )  # fmt: skip
         portal.install(f"{webhook.url}/bitrix24/install").raise_for_status()
@@ -130,7 +132,7 @@ def main() -> None:
         idle = sampler.now()
         started = time.monotonic()
         intake = loopback.run_load(
-            webhook, handler_path(portal.member_id, loopback.SECRET), folder,
+            webhook, portal_handler_path(portal.member_id, loopback.SECRET), folder,
             bodies=bodies, concurrency=CONCURRENCY,
         )  # fmt: skip
         intake.require(200)

@@ -7,9 +7,13 @@ around it, with realistic states, codes, segments and costs. Each round then mea
 fresh process so that its peak memory (`ru_maxrss`) is its own:
 
 - the baseline: the same SQL query's rows fetched through the raw DB-API cursor, nothing else;
-- the report: load (the chunked read into pandas) + compute (every figure) + the HTML page.
+- the report: load (the chunked read into pandas, and beside it the query of the costliest
+  texts) + compute (every figure) + the HTML page, without and with the texts grouped into
+  templates (`report.templates`; the daily report groups them).
 
 The ratio report / baseline is the cost of pandas and rendering over just reading the data. The
+texts are personalised as robots write them (names, order numbers, amounts, dates, links, codes):
+nearly every one is distinct, and they come from six templates. The
 SMS.ru balance lookup (one HTTP round trip per key) is not part of the timing. The report's
 figures are checked against the counts the generator knows.
 
@@ -43,15 +47,13 @@ from sqlalchemy.pool import NullPool
 from models import Portal
 from models.database import make_sync_engine, sync_url
 from models.migrate import upgrade
-from smsbridge import report_html
-from smsbridge.daily_report import (
-    DailyReport,
-    PortalDay,
-    compute,
-    load_messages,
-    portal_day,
-    window_query,
-)
+from smsbridge.report import html as report_html
+from smsbridge.report.daily import read_days
+from smsbridge.report.days import PortalDay, portal_day
+from smsbridge.report.figures import compute
+from smsbridge.report.load import window_query
+from smsbridge.report.model import DailyReport
+from smsbridge.status.failures import Failure
 from webhook.outbox import INTERRUPTED
 
 DAY = date(2026, 3, 10)
@@ -61,13 +63,44 @@ STATE_SHARES = (0.85, 0.04, 0.03, 0.03, 0.02, 0.02, 0.01)
 SOURCES = (("card", 0.45), ("robot", 0.35), ("campaign", 0.18), ("other", 0.02))
 SEND_CODES = (202, 207, 209, 215, 230)
 STATUS_CODES = (104, 105, 106, 107, 108, 150)
-LOCAL_ERRORS = ("message_to: not a phone number", INTERRUPTED, "message_body is empty")
-TEXTS = {  # UCS-2: 70 characters in one SMS, 67 a part after that
-    1: "Ваш заказ №1 принят",
-    2: "Ваш заказ принят и будет доставлен завтра с 10 до 14 часов; курьер позвонит заранее.",
-    3: "Напоминаем: запись к врачу завтра в 9:30. Возьмите паспорт и полис ОМС. "
-    "Если не сможете прийти, позвоните по телефону клиники или ответьте на это SMS.",
+LOCAL_FAILURES = (  # (error, failure) as intake and the sender write them
+    ("message_to: not a phone number", Failure.INVALID_NUMBER),
+    (INTERRUPTED, Failure.INTERRUPTED),
+    ("the text is empty", Failure.EMPTY_TEXT),
+)
+NAMES = ("Анна", "Борис", "Вера", "Глеб", "Дарья", "Егор", "Жанна", "Илья", "Ксения", "Лев")
+TEXTS = {  # UCS-2: 70 characters in one SMS, 67 a part after that; two templates of each length
+    1: (
+        "Ваш код подтверждения: {code:06d}",
+        "{name}, заказ №{order} принят",
+    ),
+    2: (
+        "{name}, ваш заказ №{order} на {amount} руб. будет доставлен {day:02d}.03 с 10 до 14 ч.",
+        "Счёт по заказу №{order} на {amount} ₽ ждёт оплаты: https://pay.shop.ru/i/{link:08X}",
+    ),
+    3: (
+        "Здравствуйте, {name}! Напоминаем: запись к врачу {day} марта в 9:30, кабинет {room}. "
+        "Возьмите паспорт и полис ОМС. Если не сможете прийти, ответьте на это SMS.",
+        "{name}, спасибо за покупку! Заказ №{order} на {amount} руб. оплачен и передан в доставку."
+        " Отследить: https://track.shop.ru/{link:08X}. Код получения {code:06d}.",
+    ),
 }
+
+
+def text_for(n: int, segments: int) -> str:
+    """The n-th message's text: one of the two templates of its length, filled in."""
+    template = TEXTS[segments][n % 2]
+    return template.format(
+        code=n * 7919 % 1_000_000,
+        name=NAMES[n // 2 % len(NAMES)],
+        order=10_000 + n,
+        amount=n * 37 % 90_000 + 490,
+        day=n % 28 + 1,
+        link=n * 2_654_435_761 % 16**8,
+        room=n % 300 + 1,
+    )
+
+
 PRICE_E4 = 35_200  # 3.52 ₽ a segment, in ten-thousandths
 COLUMNS = (
     "portal_id",
@@ -85,6 +118,7 @@ COLUMNS = (
     "send_code",
     "status_code",
     "error",
+    "failure",
     "cost",
     "attempts",
     "next_attempt_at",
@@ -108,6 +142,7 @@ class Expected:
     delivered: int = 0
     failed: int = 0
     segments: int = 0
+    texts: int = len(TEXTS) * len(PORTALS)  # every text is sent in each portal
 
 
 def main() -> None:
@@ -131,30 +166,40 @@ def main() -> None:
     print(f"{args.n:,} messages generated in {time.perf_counter() - started:.1f} s ({backend})")
     print(f"reported day {DAY}: {expected.messages:,} messages within the portals' own days")
 
-    fetches, reports = [], []
+    fetches: list[dict[str, Any]] = []
+    reports: dict[bool, list[dict[str, Any]]] = {False: [], True: []}
     for number in range(1, args.rounds + 1):
         with ProcessPoolExecutor(1, mp_context=spawn) as pool:
             fetch = pool.submit(measure_fetch, url).result()
-        with ProcessPoolExecutor(1, mp_context=spawn) as pool:
-            report = pool.submit(measure_report, url, str(workdir)).result()
-        check(report, expected)
         fetches.append(fetch)
-        reports.append(report)
-        print(
+        line = (
             f"round {number}: baseline fetch {fetch['seconds']:.2f} s ({fetch['rows']:,} rows, "
-            f"peak {fetch['peak_mb']:.0f} MB) | report {report['seconds']:.2f} s = load "
-            f"{report['load']:.2f} + compute {report['compute']:.2f} + html {report['html']:.2f} "
-            f"(peak {report['peak_mb']:.0f} MB, {report['idle_mb']:.0f} MB after imports) | "
-            f"ratio {report['seconds'] / fetch['seconds']:.2f}"
+            f"peak {fetch['peak_mb']:.0f} MB)"
         )
+        for templates in (False, True):
+            with ProcessPoolExecutor(1, mp_context=spawn) as pool:
+                report = pool.submit(measure_report, url, str(workdir), templates).result()
+            check(report, expected)
+            reports[templates].append(report)
+            line += (
+                f" | {'with' if templates else 'without'} templates {report['seconds']:.2f} s"
+                f" = load {report['load']:.2f} + compute {report['compute']:.2f} + html "
+                f"{report['html']:.2f} (CPU {report['cpu']:.2f} s, peak {report['peak_mb']:.0f} MB,"
+                f" {report['templates']} templates),"
+                f" ratio {report['seconds'] / fetch['seconds']:.2f}"
+            )
+        print(line)
     fetch_s = statistics.median(f["seconds"] for f in fetches)
-    report_s = statistics.median(r["seconds"] for r in reports)
-    print(
-        f"median: report {report_s:.2f} s for {args.n:,} messages "
-        f"({args.n / report_s:,.0f} messages/s), baseline fetch {fetch_s:.2f} s, "
-        f"ratio {report_s / fetch_s:.2f}; peak memory {max(r['peak_mb'] for r in reports):.0f} MB"
-    )
-    print(f"HTML: {reports[-1]['path']}")
+    for templates, measured in reports.items():
+        report_s = statistics.median(r["seconds"] for r in measured)
+        print(
+            f"median {'with' if templates else 'without'} templates: report {report_s:.2f} s for"
+            f" {args.n:,} messages ({args.n / report_s:,.0f} messages/s), baseline fetch"
+            f" {fetch_s:.2f} s, ratio {report_s / fetch_s:.2f}; CPU"
+            f" {statistics.median(r['cpu'] for r in measured):.2f} s; peak memory"
+            f" {max(r['peak_mb'] for r in measured):.0f} MB"
+        )
+    print(f"HTML: {reports[True][-1]['path']}")
 
 
 def prepare(url: str, reset: bool) -> None:
@@ -245,7 +290,7 @@ def _chunk(
 
     send_codes = rng.choice(SEND_CODES, size=size)
     status_codes = rng.choice(STATUS_CODES, size=size)
-    local_errors = rng.choice(len(LOCAL_ERRORS), size=size)
+    local_failures = rng.choice(len(LOCAL_FAILURES), size=size)
     accepted_text, sent_text, final_text = (
         _timestamps(accepted),
         _timestamps(sent_at),
@@ -257,9 +302,13 @@ def _chunk(
         segs = int(segments[i])
         if s == "failed":
             send_code = int(send_codes[i]) if coded_failure[i] else None
-            error = f"SMS.ru {send_code}: refused" if send_code else LOCAL_ERRORS[local_errors[i]]
+            error, failure = (
+                (f"SMS.ru {send_code}: refused", Failure.REFUSED)
+                if send_code
+                else LOCAL_FAILURES[local_failures[i]]
+            )
         else:
-            send_code, error = (100 if sent[i] else None), None
+            send_code, error, failure = (100 if sent[i] else None), None, None
         status_code = {"undelivered": int(status_codes[i]), "delivered": 103}.get(s)
         status_code = status_code or (102 if s == "in_transit" else 100 if sent[i] else None)
         phone = f"+7925{(start + i) % 10_000_000:07d}"
@@ -273,7 +322,7 @@ def _chunk(
                 src,
                 phone,
                 phone,
-                TEXTS[segs],
+                text_for(start + i, segs),
                 "ucs2",
                 segs,
                 s,
@@ -281,6 +330,7 @@ def _chunk(
                 send_code,
                 status_code,
                 error,
+                failure,
                 f"{segs * PRICE_E4 / 10_000:.4f}" if has_cost[i] else None,
                 1,
                 accepted_text[i],
@@ -386,18 +436,20 @@ def _as_sent(engine: Engine, statement: Select[Any]) -> tuple[str, Any]:
     return sent["sql"], sent["parameters"]
 
 
-def measure_report(url: str, directory: str) -> dict[str, Any]:
+def measure_report(url: str, directory: str, templates: bool) -> dict[str, Any]:
     days = bench_days()
     idle = _peak_mb()
+    cpu = time.process_time()
     started = time.perf_counter()
-    frame = asyncio.run(load_messages(make_url(url), days))
+    frame, texts = asyncio.run(read_days(make_url(url), days, templates=templates))
     loaded = time.perf_counter()
-    report = compute(frame, days)
+    report = compute(frame, days, top_texts=texts)
     computed = time.perf_counter()
     path = report_html.write(report, Path(directory))
     written = time.perf_counter()
     return {
         "seconds": written - started,
+        "cpu": time.process_time() - cpu,  # steadier than wall time on a shared machine
         "load": loaded - started,
         "compute": computed - loaded,
         "html": written - computed,
@@ -405,6 +457,7 @@ def measure_report(url: str, directory: str) -> dict[str, Any]:
         "idle_mb": idle,
         "path": str(path),
         "totals": _totals(report),
+        "templates": len({t.template for t in report.templates}),
     }
 
 
@@ -415,6 +468,7 @@ def _totals(report: DailyReport) -> dict[str, int]:
         "delivered": t.delivered,
         "failed": t.failed,
         "segments": t.segments,
+        "texts": len(report.top_texts),
     }
 
 
@@ -424,6 +478,7 @@ def check(report: dict[str, Any], expected: Expected) -> None:
         "delivered": expected.delivered,
         "failed": expected.failed,
         "segments": expected.segments,
+        "texts": expected.texts,
     }
     if report["totals"] != wanted:
         sys.exit(f"the report's figures {report['totals']} are not the generated {wanted}")

@@ -7,15 +7,23 @@ a CRM card's message with its author's `auth` block — each with a unique messa
 The baseline, measured in the same run with the same generator and uvicorn settings, is a bare
 Starlette endpoint that reads the body and answers 200. Goal: ≥ 40 % of the baseline, p99 < 20 ms.
 
-Run: `.venv/bin/python -m bench.handler_intake [--database-url URL] [--profile FILE]`.
+`--no-workers` then measures the intake role as well, against the same baseline: `smsbridge webhook
+--no-workers` beside a `smsbridge worker` process that sends what it stores, and alone (nothing
+sends; the outbox fills).
+
+Run: `.venv/bin/python -m bench.handler_intake [--no-workers] [--database-url URL]
+[--profile FILE]`.
 """
 
 from __future__ import annotations
 
 import argparse
 from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from bench import loopback
@@ -24,7 +32,7 @@ from models import Message
 from models.database import make_sync_engine
 from models.types import utcnow
 from sandbox.bitrix24.messages import Author, encode, message_fields
-from smsbridge.registration import handler_path
+from smsbridge.endpoints import portal_handler_path
 
 MEMBER_ID = "bench-intake-portal"
 APPLICATION_TOKEN = "bench-application-token"
@@ -51,37 +59,81 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds before measuring")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds measured")
+    parser.add_argument(
+        "--no-workers",
+        action="store_true",
+        help="then `webhook --no-workers` too: beside a `smsbridge worker` process, and alone",
+    )
     loopback.add_arguments(parser)
     args = parser.parse_args()
-    load = {"concurrency": args.concurrency, "warmup": args.warmup, "duration": args.duration}
     with ExitStack() as stack:
         folder = loopback.scratch_folder(stack)
         url = loopback.database(args.database_url, folder)
         portal_id = loopback.ensure_portal(url, MEMBER_ID, APPLICATION_TOKEN)
         smsru = stack.enter_context(loopback.smsru(folder, latency=0.1))
-        body = template()
+        run = Run(folder, url, portal_id, smsru.url, args.profile, template(), {
+            "concurrency": args.concurrency, "warmup": args.warmup, "duration": args.duration,
+        })  # fmt: skip
         print(
             f"handler intake: {args.concurrency} connections, {args.warmup:.0f} s warm-up, "
-            f"{args.duration:.0f} s measured, {len(body)}-byte bodies, "
+            f"{args.duration:.0f} s measured, {len(run.body)}-byte bodies, "
             f"database {url.split(':')[0]}; {loopback.machine_load()}"
         )
         with loopback.bare(folder) as bare:
-            baseline = loopback.run_load(bare, "/bare/handler", folder, template=body, **load)
+            baseline = loopback.run_load(
+                bare, "/bare/handler", folder, template=run.body, **run.load
+            )
         baseline.require(200)
         print(f"baseline (bare Starlette, same uvicorn): {baseline.describe()}")
+        run.measure("webhook", baseline)
+        if args.no_workers:
+            run.measure("webhook --no-workers beside a smsbridge worker", baseline, worker=True)
+            run.measure("webhook --no-workers, nothing sending", baseline, worker=False)
+
+
+@dataclass(frozen=True)
+class Run:
+    """What every measurement of one run shares: the folder, the database, SMS.ru, the load."""
+
+    folder: Path
+    url: str
+    portal_id: int
+    smsru_url: str
+    profile: Path | None
+    body: bytes
+    load: dict[str, Any]
+
+    def measure(self, label: str, baseline: loopback.Load, *, worker: bool | None = None) -> None:
+        """`worker`: None for `smsbridge webhook`; else `webhook --no-workers`, beside a
+        `smsbridge worker` process if True."""
         started = utcnow()
-        with loopback.webhook(folder, url, smsru.url, args.profile) as webhook:
-            path = handler_path(MEMBER_ID, loopback.SECRET)
-            intake = loopback.run_load(webhook, path, folder, template=body, **load)
-            states = stored_states(url, portal_id, started)
+        with ExitStack() as stack:
+            sender = None
+            if worker:
+                sender = stack.enter_context(loopback.worker(self.folder, self.url, self.smsru_url))
+            webhook = stack.enter_context(
+                loopback.webhook(
+                    self.folder, self.url, self.smsru_url, self.profile, workers=worker is None
+                )
+            )
+            path = portal_handler_path(MEMBER_ID, loopback.SECRET)
+            cpu = sender.cpu_seconds() if sender else 0.0
+            intake = loopback.run_load(webhook, path, self.folder, template=self.body, **self.load)
+            if sender is not None:
+                cpu = (sender.cpu_seconds() - cpu) / intake.server_wall
+            states = stored_states(self.url, self.portal_id, started)
+        if worker is False:
+            discard_queued(self.url, self.portal_id, started)
         intake.require(200)
-    print(f"webhook: {intake.describe()}")
-    print(f"messages stored during the run by state: {states}")
-    ratio = intake.rate / baseline.rate
-    print(
-        f"ratio to baseline {ratio:.1%} (goal ≥ {GOAL_RATIO:.0%}); p99 {intake.p99_ms:.1f} ms "
-        f"(goal < {GOAL_P99_MS:.0f} ms)"
-    )
+        print(f"{label}: {intake.describe()}")
+        if sender is not None:
+            print(f"  the worker process meanwhile: {cpu:.0%} of a core")
+        print(f"  messages stored during the run by state: {states}")
+        ratio = intake.rate / baseline.rate
+        print(
+            f"  ratio to baseline {ratio:.1%} (goal ≥ {GOAL_RATIO:.0%}); "
+            f"p99 {intake.p99_ms:.1f} ms (goal < {GOAL_P99_MS:.0f} ms)"
+        )
 
 
 def stored_states(database_url: str, portal_id: int, since: object) -> dict[str, int]:
@@ -94,6 +146,23 @@ def stored_states(database_url: str, portal_id: int, since: object) -> dict[str,
         ).all()
     engine.dispose()
     return {state: count for state, count in rows}
+
+
+def discard_queued(database_url: str, portal_id: int, since: object) -> None:
+    """Fail what the run left queued: otherwise the next run's sender sends it meanwhile."""
+    engine = make_sync_engine(database_url)
+    with Session(engine) as session:
+        session.execute(
+            update(Message)
+            .where(
+                col(Message.portal_id) == portal_id,
+                col(Message.state) == "queued",
+                col(Message.accepted_at) >= since,
+            )
+            .values(state="failed", error="left by the benchmark", final_at=utcnow())
+        )
+        session.commit()
+    engine.dispose()
 
 
 if __name__ == "__main__":

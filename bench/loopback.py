@@ -1,9 +1,10 @@
 """Benchmark plumbing: a database, processes on loopback, and the load generator.
 
 Each server runs in a process of its own, as in production: the webhook as `smsbridge webhook`
-(uvicorn, sender and pusher workers), the SMS.ru emulator (`bench.smsru_process`), the baseline
-(`bench.bare`), and the load generator (`bench.load`). They run in a scratch folder, so no `.env`
-is read, with the contract's variables set here and nowhere else.
+(uvicorn, sender and pusher workers) or as `webhook --no-workers` beside `smsbridge worker`, the
+SMS.ru emulator (`bench.smsru_process`), the baseline (`bench.bare`), and the load generator
+(`bench.load`). They run in a scratch folder, so no `.env` is read, with the contract's variables
+set here and nowhere else.
 """
 
 from __future__ import annotations
@@ -187,23 +188,42 @@ def bare(folder: Path) -> Service:
 
 
 def webhook(
-    folder: Path, database_url: str, smsru_url: str, profile: Path | None, **extra: str
+    folder: Path,
+    database_url: str,
+    smsru_url: str,
+    profile: Path | None,
+    *,
+    workers: bool = True,
+    **extra: str,
 ) -> Service:
-    """`smsbridge webhook` with the account key global; `extra`: more contract variables."""
+    """`smsbridge webhook` (`--no-workers` unless `workers`) with the account key global;
+    `extra`: more contract variables."""
     command = [str(BIN / "smsbridge"), "webhook", "--port", "{port}"]
+    if not workers:
+        command.append("--no-workers")
     if profile is not None:
         output = str(profile.resolve())
         command = [sys.executable, "-m", "pyinstrument", "-o", output, *command]
     service = Service("webhook", command, folder)
-    service.env |= {
+    service.env |= _contract(service, database_url, smsru_url) | extra
+    return service
+
+
+def worker(folder: Path, database_url: str, smsru_url: str) -> Service:
+    """`smsbridge worker`: the sender and the pusher, beside a `webhook --no-workers`."""
+    service = Service("worker", [str(BIN / "smsbridge"), "worker", "--port", "{port}"], folder)
+    service.env |= _contract(service, database_url, smsru_url)
+    return service
+
+
+def _contract(service: Service, database_url: str, smsru_url: str) -> dict[str, str]:
+    return {
         "DATABASE_URL": database_url,
         "PUBLIC_URL": service.url,
         "WEBHOOK_SECRET": SECRET,
         "SMSRU_API_ID": KEY,
         "SMSRU_API_URL": smsru_url,
-        **extra,
     }
-    return service
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,8 @@ from functools import partial
 
 import phonenumbers
 
-from smsbridge.phone_normalization import PhoneNormalizer
-from smsbridge.phones import PhoneError, to_e164
+from smsbridge.normalize.plan import PhoneNormalizer
+from smsbridge.rules.phones import PhoneError, to_e164
 
 SPELLINGS: tuple[Callable[[str], str], ...] = (
     lambda n: f"8 ({n[:3]}) {n[3:6]}-{n[6:8]}-{n[8:]}",

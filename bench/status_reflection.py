@@ -31,14 +31,15 @@ from models import Message, Portal
 from models.database import make_sync_engine
 from models.migrate import upgrade
 from models.types import utcnow
-from sandbox.bitrix24.app import create_app as create_portal_app
+from sandbox.bitrix24.authserver import AuthorizationServer
 from sandbox.bitrix24.messages import new_message_id
 from sandbox.bitrix24.portal import PortalEmulator
+from sandbox.bitrix24.serve import portal_app, served_at
 from sandbox.server import BackgroundServer, free_port
 from sandbox.smsru import SmsRuEmulator
 from sandbox.smsru import create_app as create_smsru_app
 from smsbridge.config import load_settings
-from smsbridge.registration import callback_path
+from smsbridge.endpoints import callback_path
 from webhook.app import create_app
 
 RECORDS_PER_CALLBACK = 100
@@ -59,11 +60,12 @@ def main() -> None:
     smsru.callbacks_enabled = False  # the benchmark posts the callbacks itself
     # A portal of its own each run, so that a database used before does not matter.
     portal = PortalEmulator(rate=2.0, burst=50, member_id=os.urandom(16).hex())
+    authorization = AuthorizationServer()
     with (
         BackgroundServer(create_smsru_app(smsru)) as smsru_server,
-        BackgroundServer(create_portal_app(portal)) as portal_server,
+        BackgroundServer(portal_app(portal, authorization)) as portal_server,
     ):
-        portal.base_url = portal_server.url
+        served_at(portal, authorization, portal_server.url)
         port = free_port()
         settings = load_settings(
             _env_file=None,
@@ -74,7 +76,7 @@ def main() -> None:
             smsru_api_url=smsru_server.url,
             bitrix24_client_id=portal.client_id,
             bitrix24_client_secret=SecretStr(portal.client_secret),
-            bitrix24_oauth_url=portal_server.url,
+            bitrix24_oauth_url=portal.oauth_url,
         )
         with BackgroundServer(create_app(settings), port=port) as webhook:
             installed = portal.install(webhook.url + "/bitrix24/install")

@@ -21,16 +21,16 @@ from pathlib import Path
 from pydantic import SecretStr
 from sqlmodel import Session
 
-from clients.smsru.client import SmsRuClient
+from clients.smsru.client import CALLS_AT_ONCE, SmsRuClient
 from models import StopListEntry
 from models.database import make_sync_engine
 from models.migrate import upgrade
 from sandbox.server import BackgroundServer
 from sandbox.smsru import SmsRuEmulator
 from sandbox.smsru import create_app as create_smsru_app
-from smsbridge.broadcast_check import CALLS_AT_ONCE, BroadcastCheck, check_broadcast
+from smsbridge.broadcast.check import BroadcastCheck, check_broadcast
+from smsbridge.broadcast.recipients import Recipient
 from smsbridge.config import Settings, load_settings
-from smsbridge.recipients import Recipient
 from smsbridge.runtime import runtime
 
 KEY = "bench-smsru-key-000000"

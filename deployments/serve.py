@@ -1,64 +1,68 @@
-"""Serve every flow deployment from one local process, with a bounded number of runs at once.
+"""Serve every flow deployment of `prefect.yaml` from one local process, a bounded number at once.
+
+The deployments are declared once, in `prefect.yaml` (what `prefect deploy --all` deploys to a
+work pool); this builds the same deployments from it (name, flow, description, schedules with
+their time zones, parameters, concurrency limit), so `smsbridge run` cannot drift from production.
 
 `serve(..., limit=None)` would start a process for every due run, and after downtime a 30-second
-schedule has piled up many; so at most MAX_CONCURRENT_RUNS run at once, and each deployment
-refuses to start a run while its previous one is still going.
+schedule has piled up many; so at most MAX_CONCURRENT_RUNS run at once, and each deployment's own
+concurrency limit (CANCEL_NEW for the scheduled ones) refuses a run while its previous one is going.
 """
 
 from __future__ import annotations
 
-from prefect import serve
-from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+import importlib
+from pathlib import Path
+from typing import Any
+
+import yaml
+from prefect import Flow, serve
+from prefect.cli.deploy._schedules import _schedule_config_to_deployment_schedule
+from prefect.client.schemas.objects import ConcurrencyLimitConfig
 from prefect.deployments.runner import RunnerDeployment
-from prefect.schedules import Cron, Interval
 
-from flows.daily_report import daily_report
-from flows.maintain_sent_flags import maintain_sent_flags
-from flows.normalize_phones import normalize_phones
-from flows.poll_statuses import poll_statuses
-from flows.validate_broadcast import validate_broadcast
-
-ONE_AT_A_TIME = ConcurrencyLimitConfig(
-    limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW
-)
+PREFECT_YAML = Path(__file__).resolve().parent.parent / "prefect.yaml"
 MAX_CONCURRENT_RUNS = 4
-# Portals are Russian by default (Portal.timezone); the report covers each portal's own day.
-TIMEZONE = "Europe/Moscow"
+# What a deployment may declare that serving carries over; `work_pool` is where `prefect deploy`
+# sends it, which serving has no use for. Anything else would be silently dropped: refuse it.
+SERVED_KEYS = {"name", "entrypoint", "description", "schedules", "parameters", "concurrency_limit"}
+IGNORED_KEYS = {"work_pool"}
 
 
-def deployments() -> list[RunnerDeployment]:
-    return [
-        poll_statuses.to_deployment(
-            name="poll-statuses",
-            schedule=Interval(30),
-            concurrency_limit=ONE_AT_A_TIME,
-            description="Ask SMS.ru for the statuses its callbacks did not bring.",
-        ),
-        normalize_phones.to_deployment(
-            name="normalize-phones",
-            schedule=Cron("0 3 * * *", timezone=TIMEZONE),
-            parameters={"dry_run": False},
-            concurrency_limit=ONE_AT_A_TIME,
-            description="Nightly: every contact and lead phone to E.164, written back.",
-        ),
-        maintain_sent_flags.to_deployment(
-            name="maintain-sent-flags",
-            schedule=Cron("0 * * * *", timezone=TIMEZONE),
-            concurrency_limit=ONE_AT_A_TIME,
-            description="Hourly: backfill UF_CRM_SMS_SENT writes, clear flags past retention.",
-        ),
-        daily_report.to_deployment(
-            name="daily-report",
-            schedule=Cron("30 5 * * *", timezone=TIMEZONE),
-            concurrency_limit=ONE_AT_A_TIME,
-            description="Daily, early morning: yesterday's delivery figures and HTML report.",
-        ),
-        validate_broadcast.to_deployment(
-            name="validate-broadcast",
-            concurrency_limit=ConcurrencyLimitConfig(limit=2),
-            description="On demand: check a broadcast's numbers and cost; never sends.",
-        ),
-    ]
+def declared(path: Path = PREFECT_YAML) -> list[dict[str, Any]]:
+    """The deployments as `prefect.yaml` declares them (its YAML anchors resolved)."""
+    entries: list[dict[str, Any]] = yaml.safe_load(path.read_text())["deployments"]
+    for entry in entries:
+        unknown = set(entry) - SERVED_KEYS - IGNORED_KEYS
+        if unknown:
+            raise ValueError(f"{path.name}: {entry['name']}: not served: {sorted(unknown)}")
+    return entries
+
+
+def deployments(path: Path = PREFECT_YAML) -> list[RunnerDeployment]:
+    return [_deployment(entry) for entry in declared(path)]
+
+
+def _deployment(entry: dict[str, Any]) -> RunnerDeployment:
+    limit = entry.get("concurrency_limit")
+    return _flow(entry["entrypoint"]).to_deployment(
+        name=entry["name"],
+        description=entry.get("description"),
+        # Prefect's own reading of a schedule entry, the one `prefect deploy` applies.
+        schedules=[_schedule_config_to_deployment_schedule(s) for s in entry.get("schedules", [])],
+        parameters=entry.get("parameters", {}),
+        concurrency_limit=ConcurrencyLimitConfig(**limit) if limit else None,
+    )
+
+
+def _flow(entrypoint: str) -> Flow[..., Any]:
+    """`flows/poll_statuses.py:poll_statuses` → the flow object of module `flows.poll_statuses`."""
+    path, name = entrypoint.split(":")
+    module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
+    flow = getattr(module, name)
+    if not isinstance(flow, Flow):
+        raise TypeError(f"{entrypoint} is not a flow")
+    return flow
 
 
 def main() -> None:

@@ -29,20 +29,19 @@ async def publish_table(key: str, rows: list[dict[str, Any]], description: str) 
         await acreate_table_artifact(table=rows, key=key, description=description)
 
 
-class Progress:
-    """A progress artifact (0–100 %) that long work updates as it goes; `done` of `total`."""
+class ProgressArtifact:
+    """A `ProgressCallback` shown as a progress artifact (0–100 %), made at the first call."""
 
-    def __init__(self, key: str, description: str, total: int) -> None:
+    def __init__(self, key: str, description: str) -> None:
         self.key = key
         self.description = description
-        self.total = max(total, 1)
         self._artifact: UUID | None = None
         self._shown = -1.0
 
-    async def update(self, done: int) -> None:
+    async def __call__(self, done: int, total: int, /) -> None:
         if not _in_a_run():
             return
-        percent = round(min(100.0, 100.0 * done / self.total), 1)
+        percent = round(min(100.0, 100.0 * done / total), 1) if total > 0 else 100.0
         if percent - self._shown < 1.0 and percent < 100.0:
             return  # no more than ~100 updates, however long the work
         if self._artifact is None:

@@ -2,7 +2,7 @@
 
 Per portal, kind and source: sent, delivered, undelivered, failed, pending, delivery rate, time to
 delivery, segments, cost, failures by SMS.ru code, what shortening long messages would save, and
-the SMS.ru balance and limit (definitions in `smsbridge.daily_report`). Published as artifacts
+the SMS.ru balance and limit (definitions in `smsbridge.report.daily`). Published as artifacts
 (headline, by source, failures) and as a self-contained HTML page in `reports_dir`.
 """
 
@@ -13,32 +13,14 @@ from typing import Any
 
 from prefect import flow
 
-from flows.artifacts import Progress, publish_markdown, publish_table
-from smsbridge import report_html
+from flows.artifacts import ProgressArtifact, publish_markdown, publish_table
 from smsbridge.config import Settings
-from smsbridge.daily_report import (
-    NO_CODE,
-    DailyReport,
-    Figures,
-    daily_reports,
-    headline,
-    parse_day,
-)
+from smsbridge.report import html as report_html
+from smsbridge.report.daily import daily_reports
+from smsbridge.report.days import parse_day
+from smsbridge.report.model import DailyReport, Figures
+from smsbridge.report.text import NO_CODE, headline
 from smsbridge.runtime import runtime
-
-
-class _LoadProgress:
-    """The read's progress as a Progress artifact, made once the number of rows is known."""
-
-    def __init__(self) -> None:
-        self._artifact: Progress | None = None
-
-    async def __call__(self, done: int, total: int) -> None:
-        if self._artifact is None:
-            self._artifact = Progress(
-                "daily-report-progress", "Messages of the day read for the report", total
-            )
-        await self._artifact.update(done)
 
 
 @flow(name="daily-report", log_prints=True)
@@ -48,12 +30,15 @@ async def daily_report(
     reports_dir: str = "reports",
     settings: Settings | None = None,
 ) -> dict[str, Any]:
-    """Report `day` (YYYY-MM-DD, each portal's local day; default: each portal's yesterday) for
+    """Report `day` (YYYY-MM-DD, today or yesterday: each portal's own; default: yesterday) for
     every portal or `member_id`'s. Returns {"reports": [summary per reported date]}: one date
     unless portals far apart in time zones are on different yesterdays."""
     wanted = parse_day(day) if day else None
     async with runtime(settings) as rt:
-        reports = await daily_reports(rt, wanted, member_id, progress=_LoadProgress())
+        progress = ProgressArtifact(
+            "daily-report-progress", "Messages of the day read for the report"
+        )
+        reports = await daily_reports(rt, wanted, member_id, progress=progress)
     summaries = []
     for report in reports:
         path = report_html.write(report, Path(reports_dir))
@@ -72,10 +57,10 @@ async def daily_report(
             failure_rows(report),
             f"Failed and undelivered messages of {report.day.isoformat()} by SMS.ru code",
         )
-        t = report.total
+        total = report.total
         print(
-            f"{report.day}: {t.messages} messages, {t.delivered} delivered, {t.failed} failed, "
-            f"{t.pending} pending; report at {path}"
+            f"{report.day}: {total.messages} messages, {total.delivered} delivered, "
+            f"{total.failed} failed, {total.pending} pending; report at {path}"
         )
         summaries.append(summary(report, str(path)))
     if not reports:
@@ -149,7 +134,7 @@ def summary(report: DailyReport, html_path: str) -> dict[str, Any]:
         "long_saving": None if long.saving is None else str(long.saving),
         "accounts": [
             {
-                "key": a.label,
+                "key": a.title,
                 "balance": None if a.balance is None else str(a.balance),
                 "daily_limit": a.daily_limit,
                 "used_today": a.used_today,

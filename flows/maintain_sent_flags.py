@@ -2,6 +2,8 @@
 
 Creates `UF_CRM_SMS_SENT` on deals and leads where missing, writes the flags whose write failed,
 and, for portals with a retention, clears flags older than it so recurring scenarios fire again.
+It also applies every portal's message retention (texts and numbers past `retention_days` are
+erased; the figures stay), installed or not: personal data must not outlive it.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ from prefect import flow
 
 from flows.artifacts import publish_markdown
 from smsbridge.config import Settings
-from smsbridge.portal_client import portal_client
-from smsbridge.portals import installed_portals
+from smsbridge.portals.client import portal_client
+from smsbridge.portals.lifecycle import erase_expired
+from smsbridge.portals.lookup import installed
 from smsbridge.runtime import runtime
-from smsbridge.sent_flag_maintenance import maintain
+from smsbridge.sent_flag.maintenance import maintain
 
 
 @flow(name="maintain-sent-flags", log_prints=True)
@@ -25,7 +28,8 @@ async def maintain_sent_flags(
 ) -> list[dict[str, Any]]:
     async with runtime(settings) as rt:
         async with rt.sessions() as session:
-            portals = await installed_portals(session, member_id)
+            erased = await erase_expired(session)
+            portals = await installed(session, member_id)
         results = []
         for portal in portals:
             assert portal.id is not None
@@ -45,6 +49,6 @@ async def maintain_sent_flags(
     )
     print(
         f"{len(results)} portal(s): {sum(r.backfilled for r in results)} backfilled, "
-        f"{sum(r.cleared for r in results)} cleared"
+        f"{sum(r.cleared for r in results)} cleared; {erased} message(s) past retention erased"
     )
     return [asdict(r) for r in results]

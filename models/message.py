@@ -10,7 +10,6 @@ from sqlalchemy import JSON, Index, Numeric, Text, UniqueConstraint
 from sqlmodel import Column, Field, SQLModel
 
 from models.types import BIG_ID, UTCDateTime, utcnow
-from smsbridge.states import State
 
 
 class Message(SQLModel, table=True):
@@ -18,6 +17,8 @@ class Message(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("portal_id", "message_id", name="uq_messages_portal_message"),
         Index("ix_messages_state_next_attempt", "state", "next_attempt_at"),
+        Index("ix_messages_state_kind_next_attempt", "state", "kind", "next_attempt_at"),
+        Index("ix_messages_portal_recipient", "portal_id", "recipient"),
         Index("ix_messages_portal_push", "portal_id", "push_pending", "next_push_at"),
         Index("ix_messages_portal_flag", "portal_id", "flag_pending"),
         Index("ix_messages_accepted_at", "accepted_at"),
@@ -45,11 +46,18 @@ class Message(SQLModel, table=True):
     text: str = Field(sa_column=Column(Text, nullable=False))
     encoding: str = Field(max_length=8)  # gsm7 | ucs2
     segments: int
-    state: str = Field(default=State.QUEUED, max_length=16)
+    state: str = Field(default="queued", max_length=16)  # State.QUEUED (models sit below states)
     sms_id: str | None = Field(default=None, max_length=64, index=True)
+    # Fingerprint of the SMS.ru key it was sent with: only a callback signed with that key moves it.
+    smsru_key: str | None = Field(default=None, max_length=64)
     send_code: int | None = None  # SMS.ru's per-number code at send time
     status_code: int | None = None  # SMS.ru's latest message status code
     error: str | None = Field(default=None, sa_column=Column(Text))
+    # Why it failed, when its state is failed: smsbridge.status.failures.Failure (the error's
+    # text is for people and may be reworded; reports group by this).
+    failure: str | None = Field(default=None, max_length=16)
+    # A refusal to tell the manager on the bound CRM item's timeline (written by the pusher).
+    comment_pending: bool = Field(default=False)
     cost: Decimal | None = Field(default=None, sa_column=Column(Numeric(12, 4)))
     attempts: int = 0
     next_attempt_at: datetime = Field(
@@ -75,6 +83,8 @@ class Message(SQLModel, table=True):
     # Polling SMS.ru for the status, in case callbacks do not come.
     polls: int = 0
     next_poll_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), index=True))
+    # When retention erased its text and number (the figures stay).
+    erased_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     updated_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )

@@ -6,8 +6,6 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import URL
 
@@ -42,26 +40,5 @@ def upgrade(url: URL | str, revision: str = "head") -> None:
                         text("SELECT pg_advisory_unlock(:key)"), {"key": _ADVISORY_LOCK}
                     )
                     connection.commit()
-    finally:
-        engine.dispose()
-
-
-def revision(url: URL | str, message: str) -> None:
-    """Autogenerate a new migration from the tables (a developer's tool)."""
-    engine = make_sync_engine(url)
-    try:
-        with engine.connect() as connection:
-            command.revision(_config(connection), message=message, autogenerate=True)
-    finally:
-        engine.dispose()
-
-
-def is_current(url: URL | str) -> bool:
-    engine = make_sync_engine(url)
-    try:
-        with engine.connect() as connection:
-            current = MigrationContext.configure(connection).get_current_heads()
-            heads = ScriptDirectory.from_config(_config(connection)).get_heads()
-            return set(current) == set(heads)
     finally:
         engine.dispose()

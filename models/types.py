@@ -1,8 +1,9 @@
-"""Column types shared by the tables."""
+"""Column types shared by the tables, and what a column holds."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Integer
 from sqlalchemy.engine import Dialect
@@ -34,3 +35,13 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def max_length(column: Any) -> int:
+    """The characters a string column holds (its `max_length`): validators read their limits
+    here, so that a value the table cannot store is refused with a reason, not truncated or
+    failed by the database. `column` is a model attribute, e.g. `Portal.member_id`."""
+    length = getattr(column.type, "length", None)  # String, or AutoString (a TypeDecorator)
+    if not isinstance(length, int):
+        raise TypeError(f"{column} is not a string column of bounded length")
+    return length

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import cached_property
+from urllib.parse import urlsplit
 
-from pydantic import AnyHttpUrl, SecretStr, ValidationError, field_validator
+from pydantic import AnyHttpUrl, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-SECRET_FIELDS = {"webhook_secret", "bitrix24_client_secret", "smsru_api_id"}
 SANDBOX_ENV_FILE = ".sandbox.env"
 
 
@@ -33,7 +33,11 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     bitrix24_client_id: str | None = None
     bitrix24_client_secret: SecretStr | None = None
-    bitrix24_oauth_url: AnyHttpUrl = AnyHttpUrl("https://oauth.bitrix.info")
+    # The trusted authorization servers, comma-separated: a portal's `server_endpoint` must be
+    # `<one of them>/rest/` (Russian portals use oauth.bitrix24.tech, the others oauth.bitrix.info).
+    bitrix24_oauth_url: str = "https://oauth.bitrix.info,https://oauth.bitrix24.tech"
+    # The BX24 JS library the app's page loads (the sandbox serves its own shim).
+    bitrix24_js_url: str = "https://api.bitrix24.com/api/v1/"
     smsru_api_id: SecretStr | None = None
     smsru_api_url: AnyHttpUrl = AnyHttpUrl("https://sms.ru")
     smsru_sender: str | None = None
@@ -50,17 +54,34 @@ class Settings(BaseSettings):
             raise ValueError("only sqlite and postgresql databases are supported")
         return value
 
-    @field_validator(
-        "webhook_secret",
-        "bitrix24_client_id",
-        "bitrix24_client_secret",
-        "smsru_api_id",
-        "smsru_sender",
-        mode="before",
-    )
+    @field_validator("bitrix24_oauth_url", mode="before")
     @classmethod
-    def _blank_is_unset(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
+    def _oauth_servers(cls, value: object) -> str:
+        servers = [item.strip().rstrip("/") for item in str(value).split(",") if item.strip()]
+        if not servers:
+            raise ValueError("name at least one authorization server")
+        for server in servers:
+            parts = urlsplit(server)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"{server[:80]!r} is not an http(s) URL")
+            if "@" in parts.netloc or parts.query or parts.fragment:
+                raise ValueError(f"{server[:80]!r} must be a plain URL (no user, query or #)")
+        return ",".join(servers)
+
+    @field_validator("bitrix24_js_url")
+    @classmethod
+    def _js_url(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
+            raise ValueError("must be a plain http(s) URL of the BX24 library")
+        return value.strip()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object, info: ValidationInfo) -> object:
+        """An empty optional variable (`SMSRU_SENDER=`) is an unset one."""
+        optional = info.field_name is not None and cls.model_fields[info.field_name].default is None
+        return None if optional and isinstance(value, str) and not value.strip() else value
 
     @field_validator("webhook_secret")
     @classmethod
@@ -83,8 +104,24 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Every secret value configured, for log masking."""
-        values = (self.webhook_secret, self.bitrix24_client_secret, self.smsru_api_id)
-        return [value.get_secret_value() for value in values if value is not None]
+        values = (getattr(self, name) for name in type(self).model_fields)
+        return [value.get_secret_value() for value in values if isinstance(value, SecretStr)]
+
+    def environment(self) -> dict[str, str]:
+        """Every variable of the contract as the environment would carry these settings (an unset
+        one empty): a child process given them runs with exactly this configuration."""
+        fields = type(self).model_fields  # not iter(self): it also yields cached properties
+        return {name.upper(): _as_variable(getattr(self, name)) for name in fields}
+
+    @property
+    def oauth_servers(self) -> list[str]:
+        """The trusted authorization servers, without a trailing slash."""
+        return self.bitrix24_oauth_url.split(",")
+
+    def trusted_oauth_server(self, server_endpoint: str) -> str | None:
+        """The trusted server whose REST endpoint `server_endpoint` is, or None."""
+        given = server_endpoint.strip()
+        return next((s for s in self.oauth_servers if given == f"{s}/rest/"), None)
 
     @property
     def smsru_key(self) -> str | None:
@@ -93,6 +130,18 @@ class Settings(BaseSettings):
     @property
     def smsru_base(self) -> str:
         return str(self.smsru_api_url).rstrip("/")
+
+
+def _as_variable(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, AnyHttpUrl):
+        return str(value).rstrip("/")
+    return str(value)
 
 
 def without_contract(environ: Mapping[str, str]) -> dict[str, str]:

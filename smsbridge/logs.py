@@ -11,6 +11,9 @@ import sys
 import threading
 
 _MASK = "***"
+# One format for every line of the foreground log: ours, and Prefect's (smsbridge.cli.prefect_env).
+FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 _lock = threading.Lock()
 _secrets: set[str] = set()
 
@@ -75,12 +78,13 @@ class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
 
 def configure(level: int = logging.INFO) -> None:
     handler = _Stderr()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.setFormatter(logging.Formatter(FORMAT, DATE_FORMAT))
     handler.addFilter(RedactingFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # "Running upgrade …" is not news
     # Importing Prefect sets up its own console handler on "uvicorn"; in our process, ours rules.
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)

@@ -23,6 +23,12 @@ SENT = Counter(
     ["kind"],
     registry=REGISTRY,
 )
+REFUSED = Counter(
+    "smsbridge_messages_refused",
+    "Messages the policy refused (stop list, no consent, duplicate, too frequent), by reason",
+    ["kind", "reason"],
+    registry=REGISTRY,
+)
 FAILED = Counter(
     "smsbridge_messages_failed",
     "Messages failed before or at sending",

@@ -10,11 +10,10 @@ import httpx
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from clients.transport import DEFAULT_TIMEOUT
 from models.database import make_async_engine, session_factory
 from smsbridge.config import Settings, load_settings
 from smsbridge.logs import protect, register_secret
-
-HTTP_TIMEOUT = httpx.Timeout(connect=5.0, read=60.0, write=10.0, pool=10.0)
 
 
 @dataclass(frozen=True)
@@ -32,7 +31,7 @@ async def runtime(settings: Settings | None = None) -> AsyncIterator[Runtime]:
     protect()
     engine = make_async_engine(settings.database, pool_size=4)
     try:
-        async with httpx.AsyncClient(timeout=HTTP_TIMEOUT) as http:
+        async with httpx.AsyncClient(timeout=DEFAULT_TIMEOUT) as http:
             yield Runtime(settings, session_factory(engine), http)
     finally:
         await engine.dispose()

@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import col, select
+from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from models import Portal
 from smsbridge import metrics
 from smsbridge.logs import fields
+from smsbridge.secret import compare_secret, handler_secret
+from webhook.forms import FormError, parse_php_form, read_form_body
 from webhook.handler_request import HandlerRequest, RequestError
-from webhook.intake import prepare
-from webhook.intake_queue import NotStored
-from webhook.php_form import FormError, parse_php_form
-from webhook.problems import Problem, problem_response, read_form_body
-from webhook.secret import matches
+from webhook.intake import NotStored, prepare
+from webhook.problems import Problem, problem_response
 
 log = logging.getLogger("smsbridge.handler")
 
@@ -27,7 +30,7 @@ async def bitrix24_handler(request: Request) -> Response:
     state = request.app.state
     member_id = request.path_params["member_id"]
     try:
-        if not matches(request.path_params["secret"], state.webhook_secret):
+        if not await _secret_accepted(state, member_id, request.path_params["secret"]):
             raise Problem(401, "wrong secret in the handler URL")
         try:
             message = HandlerRequest.from_form(parse_php_form(await read_form_body(request)))
@@ -46,7 +49,7 @@ async def bitrix24_handler(request: Request) -> Response:
         metrics.ACCEPTED.labels(kind, arrival.values["source"]).inc()
         if intake.reason:
             metrics.FAILED.labels(kind, "intake").inc()
-        state.sender.wake()
+        state.wake_sender()
     log.info(
         "message %s %s",
         "repeated" if intake.duplicate else "accepted",
@@ -62,3 +65,20 @@ async def bitrix24_handler(request: Request) -> Response:
         body["error"] = intake.reason
         return JSONResponse(body, status_code=422)
     return JSONResponse(body)
+
+
+async def _secret_accepted(state: State, member_id: str, secret: str) -> bool:
+    """The portal's own secret; or, for a portal whose provider still has the URL of before
+    per-portal secrets, the master secret, until the provider is registered again."""
+    if compare_secret(secret, handler_secret(state.webhook_secret, member_id)):
+        return True
+    if not compare_secret(secret, state.webhook_secret):
+        return False
+    try:
+        async with state.sessions() as session:
+            legacy = await session.execute(
+                select(Portal.legacy_handler).where(col(Portal.member_id) == member_id)
+            )
+            return bool(legacy.scalar_one_or_none())
+    except SQLAlchemyError as exc:
+        raise NotStored("the portal could not be read") from exc

@@ -12,15 +12,23 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from webhook.php_form import Form, FormError, as_list
+from models import Message
+from models.types import max_length
+from webhook.forms import Form, FormError, as_list
 
-_MESSAGE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-_CODE = re.compile(r"^[A-Za-z0-9.\-_]{1,128}$")
+# What the messages table holds: a longer value is refused with a reason (a workflow_id, only
+# Bitrix24's bookkeeping, is cut to fit instead).
+MAX_MESSAGE_ID = max_length(Message.message_id)
+MAX_CODE = max_length(Message.provider_code)
+MAX_PHONE = max_length(Message.recipient_raw)
+MAX_MODULE = max_length(Message.module_id)
+MAX_USER_ID = max_length(Message.author_id)
+MAX_WORKFLOW_ID = max_length(Message.workflow_id)
+# Bounds of the request itself (the text column has none; the auth values are only compared).
 MAX_TEXT = 5000
-MAX_PHONE = 64
-MAX_MODULE = 64
 MAX_AUTH_VALUE = 500
-MAX_USER_ID = 32
+_MESSAGE_ID = re.compile(rf"^[A-Za-z0-9._-]{{1,{MAX_MESSAGE_ID}}}$")
+_CODE = re.compile(rf"^[A-Za-z0-9.\-_]{{1,{MAX_CODE}}}$")
 
 
 class RequestError(ValueError):
@@ -46,7 +54,9 @@ class HandlerRequest:
         properties = properties if isinstance(properties, dict) else {}
         message_id = _scalar(form, "message_id", required=True)
         if not _MESSAGE_ID.match(message_id):
-            raise RequestError("message_id must be 1–64 letters, digits, '.', '_' or '-'")
+            raise RequestError(
+                f"message_id must be 1–{MAX_MESSAGE_ID} letters, digits, '.', '_' or '-'"
+            )
         code = _scalar(form, "code", required=True)
         if not _CODE.match(code):
             raise RequestError("code is not a valid provider CODE")
@@ -66,7 +76,7 @@ class HandlerRequest:
             text=text,
             module_id=_bounded(_scalar(form, "module_id"), "module_id", MAX_MODULE) or None,
             bindings=_bindings(form.get("bindings")),
-            workflow_id=_scalar(form, "workflow_id")[:64] or None,
+            workflow_id=_scalar(form, "workflow_id")[:MAX_WORKFLOW_ID] or None,
             document_id=_strings(form.get("document_id"), "document_id"),
             document_type=_strings(form.get("document_type"), "document_type"),
             auth=_auth(form.get("auth")),

@@ -1,4 +1,7 @@
-"""`GET /healthz`: is the database reachable and are the workers running."""
+"""`GET /healthz`: is the database reachable, and are the workers of this process running.
+
+A web process without workers (`--no-workers`) names none; a worker process names its own.
+"""
 
 from __future__ import annotations
 
@@ -17,9 +20,8 @@ async def healthz(request: Request) -> JSONResponse:
     except SQLAlchemyError:
         database = "unreachable"
     workers = {
-        name: "running" if getattr(state, name).running else "stopped"
-        for name in ("sender", "pusher")
+        name: "running" if worker.running else "stopped" for name, worker in state.workers.items()
     }
-    healthy = database == "ok" and (not state.run_workers or "stopped" not in workers.values())
+    healthy = database == "ok" and "stopped" not in workers.values()
     body = {"status": "ok" if healthy else "degraded", "database": database, **workers}
     return JSONResponse(body, status_code=200 if healthy else 503)

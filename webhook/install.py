@@ -1,8 +1,10 @@
-"""Bitrix24's install callback (`event=ONAPPINSTALL`): store the portal, then register ourselves.
+"""Bitrix24's install callback (`event=ONAPPINSTALL`): verify it, store the portal, register.
 
-The tokens are committed before anything uses them (the refresh token is single-use, so losing
-the pair would lock us out). A re-install, as after an app update that deleted our provider,
-replaces the tokens and registers the provider again.
+Nothing of the event is stored, and no request goes where the event says, until a trusted
+authorization server vouches for its access token (`smsbridge.portals.verify`). The tokens are
+committed before anything uses them (the refresh token is single-use, so losing the pair would
+lock us out). A re-install replaces the tokens and registers the provider and events again; after
+an uninstall it is a fresh start.
 """
 
 from __future__ import annotations
@@ -10,9 +12,9 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-import httpx
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -21,14 +23,16 @@ from clients.smsru.errors import SmsRuError
 from models import Portal
 from models.types import utcnow
 from smsbridge.logs import fields, register_secret
-from smsbridge.registration import register
-from webhook.php_form import FormError, parse_php_form
-from webhook.problems import Problem, problem_response, read_form_body
-from webhook.secret import matches
+from smsbridge.portals.lookup import find_or_none
+from smsbridge.portals.registration import register
+from smsbridge.portals.tokens import PortalNotAuthorized
+from smsbridge.portals.verify import InstallRefused, VerifiedInstall, verify_install
+from webhook.forms import FormError, parse_php_form, read_form_body
+from webhook.problems import Problem, problem_response
 
 log = logging.getLogger("smsbridge.install")
 
-REQUIRED = ("member_id", "access_token", "refresh_token", "application_token", "client_endpoint")
+REQUIRED = ("member_id", "access_token", "refresh_token", "application_token", "server_endpoint")
 # What the portals table holds.
 LIMITS = {
     "member_id": 64,
@@ -36,6 +40,7 @@ LIMITS = {
     "refresh_token": 255,
     "application_token": 255,
     "client_endpoint": 500,
+    "server_endpoint": 260,
     "domain": 255,
 }
 DEFAULT_TOKEN_LIFETIME = 3600
@@ -49,21 +54,11 @@ async def bitrix24_install(request: Request) -> Response:
         except FormError as exc:
             raise Problem(400, str(exc)) from None
         auth = _auth(form)
-        async with state.sessions() as session:
-            portal = (
-                await session.execute(select(Portal).where(Portal.member_id == auth["member_id"]))
-            ).scalar_one_or_none()
-            known = portal is not None and bool(portal.application_token)
-            if not known or not matches(auth["application_token"], portal.application_token or ""):
-                # A new portal, or a new application_token: believe it only if the portal (the
-                # one we know, else the one named) accepts the access token that came with it.
-                endpoint = portal.client_endpoint if known and portal else auth["client_endpoint"]
-                await _confirm(state.http, endpoint, auth["access_token"])
-            portal = portal or Portal(member_id=auth["member_id"])
-            _store(portal, auth)
-            session.add(portal)
-            await session.commit()
-            await session.refresh(portal)
+        try:
+            verified = await verify_install(state.http, state.settings, auth)
+        except InstallRefused as exc:
+            raise Problem(exc.status, exc.reason) from None
+        portal = await store_portal(state.sessions, auth, verified)
     except Problem as problem:
         log.warning("install refused %s", fields(status=problem.status, reason=problem.reason))
         return problem_response(problem.status, problem.reason)
@@ -74,7 +69,7 @@ async def bitrix24_install(request: Request) -> Response:
         done = await register(
             state.sessions, state.settings, state.http, portal, state.webhook_secret
         )
-    except (Bitrix24Error, OAuthError, SmsRuError) as exc:
+    except (Bitrix24Error, OAuthError, SmsRuError, PortalNotAuthorized) as exc:
         log.error(
             "install stored, registration failed %s",
             fields(portal=portal.member_id, reason=str(exc)),
@@ -84,13 +79,20 @@ async def bitrix24_install(request: Request) -> Response:
         )
     log.info(
         "portal installed %s",
-        fields(portal=portal.member_id, provider=done.provider, smsru_callback=done.smsru_callback),
+        fields(
+            portal=portal.member_id,
+            oauth_server=portal.oauth_server,
+            provider=done.provider,
+            events=",".join(done.events),
+            smsru_callback=done.smsru_callback,
+        ),
     )
     return JSONResponse(
         {
             "ok": True,
             "member_id": portal.member_id,
             "provider": done.provider,
+            "events": done.events,
             "smsru_callback": done.smsru_callback,
             "sent_flag_created_on": done.sent_flag_created_on,
         }
@@ -106,8 +108,6 @@ def _auth(form: dict[str, object]) -> dict[str, str]:
     missing = [key for key in REQUIRED if not auth.get(key)]
     if missing:
         raise Problem(400, "missing " + ", ".join(f"auth[{key}]" for key in missing))
-    if not auth["client_endpoint"].startswith(("https://", "http://")):
-        raise Problem(400, "auth[client_endpoint] is not a URL")
     for key, limit in LIMITS.items():
         if len(auth.get(key, "")) > limit:
             raise Problem(400, f"auth[{key}] is longer than {limit} characters")
@@ -116,18 +116,23 @@ def _auth(form: dict[str, object]) -> dict[str, str]:
     return auth
 
 
-async def _confirm(http: httpx.AsyncClient, endpoint: str, access_token: str) -> None:
-    """One `app.info` call, no retries: the install is genuine if the portal takes the token."""
-    try:
-        response = await http.post(f"{endpoint}app.info", json={"auth": access_token}, timeout=10.0)
-        accepted = response.status_code == 200 and "result" in response.json()
-    except (httpx.HTTPError, ValueError):
-        accepted = False
-    if not accepted:
-        raise Problem(403, "the portal did not accept the access token of this install")
+async def store_portal(
+    sessions: async_sessionmaker[AsyncSession], auth: dict[str, str], verified: VerifiedInstall
+) -> Portal:
+    """Store (or renew) the vouched-for portal and its tokens, committed before any use.
+    `auth`: member_id, access_token, refresh_token, expires_in and, when known,
+    application_token (the UI installer's frame may not carry it: the event brings it later)."""
+    async with sessions() as session:
+        portal = await find_or_none(session, auth["member_id"])
+        portal = portal or Portal(member_id=auth["member_id"])
+        _store(portal, auth, verified)
+        session.add(portal)
+        await session.commit()
+        await session.refresh(portal)
+        return portal
 
 
-def _store(portal: Portal, auth: dict[str, str]) -> None:
+def _store(portal: Portal, auth: dict[str, str], verified: VerifiedInstall) -> None:
     now = utcnow()
     given = auth.get("expires_in", "")
     readable = given.isascii() and given.isdigit() and len(given) <= 6
@@ -135,8 +140,10 @@ def _store(portal: Portal, auth: dict[str, str]) -> None:
     portal.access_token = auth["access_token"]
     portal.refresh_token = auth["refresh_token"]
     portal.access_expires_at = now + timedelta(seconds=expires_in)
-    portal.application_token = auth["application_token"]
-    portal.client_endpoint = auth["client_endpoint"]
-    portal.domain = auth.get("domain", portal.domain)
+    portal.application_token = auth.get("application_token") or portal.application_token
+    portal.client_endpoint = verified.client_endpoint
+    portal.oauth_server = verified.oauth_server
+    portal.domain = verified.domain[:255]
+    portal.uninstalled_at = None
     portal.auth_error = None
     portal.updated_at = now

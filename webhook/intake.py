@@ -4,30 +4,41 @@ A message whose content cannot be sent (bad number, empty or over-long text) is 
 as `failed` with the reason, so that Bitrix24 is told it failed instead of showing it as sent.
 The portal's checks (installed, `auth` block) are made here, in the transaction that stores the
 message, so that a request costs one round of the database however many arrive together.
+
+Group commit: messages that arrive together are stored in one transaction (`IntakeQueue`).
+Bitrix24 gets its 200 only after the commit that holds its message, and a commit costs more than
+an insert (an fsync on SQLite; a WAL flush and a round trip on PostgreSQL). One writer task stores
+whatever has arrived since its last transaction began, so under load a commit serves many
+requests, while a lone request waits for nothing but its own transaction.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from sqlalchemy import Insert, bindparam, select
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Message, Portal
 from models.insert import dialect_of, insert_ignoring_conflicts
 from models.types import utcnow
-from smsbridge.observations import append_status_log
-from smsbridge.origin import FLAGGED_ENTITIES, Source, classify_origin, crm_entity
-from smsbridge.phones import DEFAULT_REGION, PhoneError, to_e164
-from smsbridge.segments import MAX_SEGMENTS, measure
-from smsbridge.states import State
+from models.writes import append_status_log
+from smsbridge import metrics
+from smsbridge.rules.origin import FLAGGED_ENTITIES, Source, classify_origin, crm_entity
+from smsbridge.rules.phones import DEFAULT_REGION, PhoneError, to_e164
+from smsbridge.rules.segments import Measure, check_text, measure
+from smsbridge.secret import compare_secret
+from smsbridge.status.failures import Failure
+from smsbridge.status.states import State
 from webhook.handler_request import HandlerRequest
 from webhook.problems import Problem
-from webhook.secret import matches
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +74,7 @@ def prepare(member_id: str, request: HandlerRequest) -> Arrival:
     except PhoneError as exc:
         recipient, error = None, f"message_to: {exc.reason}"
     size = measure(request.text)
-    reason = _content_problem(request, recipient, error, size.segments)
+    failure, reason = _content_problem(request, recipient, error, size)
     kind, source = classify_origin(request.module_id)
     entity = crm_entity(request.bindings, request.document_id)
     entity_type, entity_id = entity if entity else (None, None)
@@ -89,6 +100,7 @@ def prepare(member_id: str, request: HandlerRequest) -> Arrival:
         "segments": size.segments,
         "state": State.FAILED if reason else State.QUEUED,
         "error": reason,
+        "failure": failure,
         "attempts": 0,
         "next_attempt_at": now,
         "accepted_at": now,
@@ -100,15 +112,15 @@ def prepare(member_id: str, request: HandlerRequest) -> Arrival:
 
 
 def _content_problem(
-    request: HandlerRequest, recipient: str | None, error: str | None, segments: int
-) -> str | None:
+    request: HandlerRequest, recipient: str | None, error: str | None, size: Measure
+) -> tuple[Failure | None, str | None]:
+    """Why the message cannot be sent, as its kind and its reason; (None, None) if it can."""
     if recipient is None:
-        return error
-    if not request.text:
-        return "message_body is empty"
-    if segments > MAX_SEGMENTS:
-        return f"text needs {segments} SMS; SMS.ru sends at most {MAX_SEGMENTS}"
-    return None
+        return Failure.INVALID_NUMBER, error
+    reason = check_text(request.text, size)
+    if reason is None:
+        return None, None
+    return (Failure.TOO_LONG if request.text else Failure.EMPTY_TEXT), reason
 
 
 async def store(session: AsyncSession, arrivals: list[Arrival]) -> list[Intake | Problem]:
@@ -127,6 +139,9 @@ async def store(session: AsyncSession, arrivals: list[Arrival]) -> list[Intake |
         portal = portals.get(arrival.member_id)
         if portal is None:
             targets.append(Problem(404, "no portal with this member_id is installed"))
+            continue
+        if portal.uninstalled_at is not None:
+            targets.append(Problem(403, "the app was uninstalled from this portal"))
             continue
         problem = _auth_problem(arrival.request, portal.member_id, portal.application_token)
         targets.append(problem or (portal.id, arrival.request.message_id))
@@ -175,9 +190,9 @@ def _auth_problem(
     if request.auth is None:
         return None
     given_member = request.auth.get("member_id", "")
-    if given_member and not matches(given_member, member_id):
+    if given_member and not compare_secret(given_member, member_id):
         return Problem(403, "auth[member_id] is not this portal's")
-    if application_token and not matches(
+    if application_token and not compare_secret(
         request.auth.get("application_token", ""), application_token
     ):
         return Problem(403, "auth[application_token] does not match the installed application")
@@ -208,16 +223,90 @@ async def _stored_before(
 
 # What the checks need of the portals, by a statement built once: loading whole rows as ORM
 # objects cost as much CPU as storing the message.
-_PORTALS = select(col(Portal.id), col(Portal.member_id), col(Portal.application_token)).where(
-    col(Portal.member_id).in_(bindparam("member_ids", expanding=True))
-)
+_PORTALS = select(
+    col(Portal.id), col(Portal.member_id), col(Portal.application_token), Portal.uninstalled_at
+).where(col(Portal.member_id).in_(bindparam("member_ids", expanding=True)))
 
 
 @cache
 def _insert_messages(dialect: str) -> Insert:
     """Built once per backend and given its rows at execution (one multi-row INSERT): building
-    (and cache-keying) a statement with 25 literal values took more CPU than running it."""
+    (and cache-keying) a statement with 26 literal values took more CPU than running it."""
     table = Message.metadata.tables["messages"]
     return insert_ignoring_conflicts(dialect, table, "portal_id", "message_id").returning(
         table.c.id, table.c.portal_id, table.c.message_id
     )
+
+
+MAX_BATCH = 200  # rows in one INSERT: 200 × 30 parameters stays far below SQLite's limit
+
+
+class NotStored(Exception):
+    """The database did not store the message (unreachable, or refused its row); the cause is
+    chained. The handler answers 503: Bitrix24 then shows the message as not sent."""
+
+
+class IntakeQueue:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], max_batch: int = MAX_BATCH
+    ) -> None:
+        self.sessions = sessions
+        self.max_batch = max_batch
+        self._waiting: list[tuple[Arrival, asyncio.Future[Intake]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def take_in(self, arrival: Arrival) -> Intake:
+        """Store the arrival, with whatever arrives meanwhile, and return once it is committed.
+
+        Raises the arrival's `Problem` when it is refused, `NotStored` when the database failed.
+        A request cancelled while it waits does not take its message out of the transaction.
+        """
+        future: asyncio.Future[Intake] = asyncio.get_running_loop().create_future()
+        self._waiting.append((arrival, future))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write())
+        return await asyncio.shield(future)
+
+    async def _write(self) -> None:
+        try:
+            while self._waiting:
+                batch = self._waiting[: self.max_batch]
+                del self._waiting[: self.max_batch]
+                metrics.INTAKE_BATCH.observe(len(batch))
+                try:
+                    await self._store(batch)
+                finally:  # whatever happened, no request waits for ever
+                    _settle(batch, "the intake writer stopped", None)
+        finally:
+            self._writer = None
+
+    async def _store(self, batch: list[tuple[Arrival, asyncio.Future[Intake]]]) -> None:
+        try:
+            async with self.sessions() as session:
+                outcomes = await store(session, [arrival for arrival, _ in batch])
+        except Exception as exc:
+            unreachable = isinstance(exc, OperationalError | InterfaceError)  # alone no better
+            if len(batch) > 1 and not unreachable:  # one bad row must not fail the others
+                for one in batch:
+                    await self._store([one])
+                return
+            _settle(batch, f"{type(exc).__name__} while storing", exc)
+            return
+        for (_, future), outcome in zip(batch, outcomes, strict=True):
+            if future.done():
+                continue
+            if isinstance(outcome, Intake):
+                future.set_result(outcome)
+            else:
+                future.set_exception(outcome)
+
+
+def _settle(
+    batch: list[tuple[Arrival, asyncio.Future[Intake]]], reason: str, cause: Exception | None
+) -> None:
+    """Fail every request of the batch that has no outcome yet, each with its own `NotStored`."""
+    for _, future in batch:
+        if not future.done():
+            error = NotStored(reason)
+            error.__cause__ = cause
+            future.set_exception(error)

@@ -11,7 +11,8 @@ from starlette.responses import Response
 
 from models import Message
 from smsbridge.metrics import QUEUE_DEPTH, REGISTRY
-from smsbridge.states import State
+from smsbridge.rules.origin import Source
+from smsbridge.status.states import State
 
 
 async def metrics(request: Request) -> Response:
@@ -20,7 +21,8 @@ async def metrics(request: Request) -> Response:
             depths = {
                 "outbox": col(Message.state) == State.QUEUED,
                 "sending": col(Message.state) == State.SENDING,
-                "status_push": col(Message.push_pending).is_(True),
+                "status_push": col(Message.push_pending).is_(True)
+                & (col(Message.source) != Source.TEST),
                 "sent_flag": col(Message.flag_pending).is_(True),
             }
             for queue, condition in depths.items():

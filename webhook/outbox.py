@@ -10,24 +10,50 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import Select, bindparam, exists, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Message, Portal, StatusLog
 from models.message import PUSH_NOW
 from models.types import utcnow
-from smsbridge.observations import append_status_log, update_messages
-from smsbridge.phones import smsru_number
-from smsbridge.polling import FIRST_POLL
-from smsbridge.states import State
-from webhook.send_plan import Claimed
+from models.writes import append_status_log, update_messages
+from smsbridge.portals.lifecycle import UNINSTALLED
+from smsbridge.rules.origin import Kind
+from smsbridge.rules.phones import smsru_number
+from smsbridge.status.failures import POLICY, Failure
+from smsbridge.status.schedule import FIRST_POLL
+from smsbridge.status.states import State
+
+# A marketing claim takes at most this many seconds' worth of the portal's pace at once.
+PACE_BURST_SECONDS = 10
 
 INTERRUPTED = (
     "the send was interrupted before SMS.ru answered; SMS.ru may or may not have accepted it, "
     "and it is not resent because a resend could deliver it twice"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A message claimed for sending: what the sender needs, nothing more."""
+
+    pk: int
+    portal_id: int
+    message_id: str
+    number: str  # as SMS.ru takes it: international digits, no plus
+    text: str
+    kind: str
+    attempts: int
+    accepted_at: datetime
+    source: str = ""
+    entity_type: str | None = None
+    entity_id: int | None = None
+
+    @property
+    def e164(self) -> str:
+        return "+" + self.number
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,25 +65,53 @@ class Verdict:
     sms_id: str | None = None
     reason: str | None = None
     not_before: datetime | None = None  # for retry and pause
+    failure: Failure | None = None  # why, when failed
 
 
-async def claim(session: AsyncSession, worker: str, limit: int, lease: timedelta) -> list[Claimed]:
+async def claim(
+    session: AsyncSession,
+    worker: str,
+    limit: int,
+    lease: timedelta,
+    kind: str | None = None,
+) -> list[Claimed]:
+    """Claim up to `limit` ready messages of one kind (a lane), or of any kind (`None`: FIFO).
+
+    Marketing is claimed one portal at a time, at most what that portal's pace allows now, and
+    the portal's `marketing_next_at` is moved on by as much, in the same transaction."""
     now = utcnow()
-    ready = (
-        select(Message.id)
-        .join(Portal, Portal.id == Message.portal_id)
-        .where(
+    ready = _ready(now, kind)
+    paced = None
+    if kind == Kind.MARKETING:
+        waiting = exists().where(
+            Message.portal_id == Portal.id,
             Message.state == State.QUEUED,
+            Message.kind == kind,
             Message.next_attempt_at <= now,
             or_(Portal.paused_until.is_(None), Portal.paused_until <= now),
+            Portal.uninstalled_at.is_(None),  # type: ignore[union-attr]
         )
-        .order_by(Message.next_attempt_at, Message.id)
-        .limit(limit)
-        .with_for_update(of=Message, skip_locked=True)
-    )
+        paced = (
+            await session.execute(
+                select(Portal.id, Portal.marketing_pace, Portal.marketing_next_at)
+                .where(
+                    waiting,
+                    or_(Portal.paused_until.is_(None), Portal.paused_until <= now),
+                    or_(Portal.marketing_next_at.is_(None), Portal.marketing_next_at <= now),
+                )
+                .order_by(Portal.marketing_next_at.asc().nulls_first(), Portal.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+        ).first()
+        if paced is None:
+            await session.commit()
+            return []
+        limit = max(1, min(limit, max(1, paced.marketing_pace) * PACE_BURST_SECONDS // 60))
+        ready = ready.where(Message.portal_id == paced.id)
     statement = (
         update(Message)
-        .where(Message.id.in_(ready.scalar_subquery()))
+        .where(Message.id.in_(ready.limit(limit).scalar_subquery()))
         .values(
             state=State.SENDING,
             claimed_by=worker,
@@ -74,9 +128,18 @@ async def claim(session: AsyncSession, worker: str, limit: int, lease: timedelta
             Message.kind,
             Message.attempts,
             Message.accepted_at,
+            Message.source,
+            Message.entity_type,
+            Message.entity_id,
         )
     )
     rows = (await session.execute(statement)).all()
+    if paced is not None and rows:
+        start = max(now, paced.marketing_next_at or now)
+        spent = timedelta(seconds=len(rows) * 60 / max(1, paced.marketing_pace))
+        await session.execute(
+            update(Portal).where(Portal.id == paced.id).values(marketing_next_at=start + spent)
+        )
     await session.commit()
     claimed = [
         Claimed(
@@ -88,33 +151,76 @@ async def claim(session: AsyncSession, worker: str, limit: int, lease: timedelta
             row.kind,
             row.attempts,
             row.accepted_at,
+            row.source,
+            row.entity_type,
+            row.entity_id,
         )
         for row in rows
     ]
     return sorted(claimed, key=lambda message: message.pk)
 
 
+def _ready(now: datetime, kind: str | None) -> Select[tuple[int]]:
+    ready = (
+        select(Message.id)
+        .join(Portal, Portal.id == Message.portal_id)
+        .where(
+            Message.state == State.QUEUED,
+            Message.next_attempt_at <= now,
+            or_(Portal.paused_until.is_(None), Portal.paused_until <= now),
+        )
+        .order_by(Message.next_attempt_at, Message.id)
+        .with_for_update(of=Message, skip_locked=True)
+    )
+    return ready if kind is None else ready.where(Message.kind == kind)
+
+
 async def fail_interrupted(session: AsyncSession) -> list[tuple[int, str, str]]:
     """Fail the messages whose lease ran out mid-send; (pk, message_id, kind) of each."""
     now = utcnow()
+    return await _fail_where(
+        session,
+        now,
+        INTERRUPTED,
+        (Message.state == State.SENDING, Message.lease_until < now),  # type: ignore[operator]
+        failure=Failure.INTERRUPTED,
+        lease_until=None,
+        flag_pending=False,
+        **PUSH_NOW,
+    )
+
+
+async def fail_uninstalled(session: AsyncSession) -> list[tuple[int, str, str]]:
+    """Fail the queued messages of uninstalled portals: those the uninstall found mid-send and
+    a retry put back in the queue. (pk, message_id, kind) of each."""
+    uninstalled = select(Portal.id).where(Portal.uninstalled_at.is_not(None))  # type: ignore[union-attr]
+    return await _fail_where(
+        session,
+        utcnow(),
+        UNINSTALLED,
+        (Message.state == State.QUEUED, Message.portal_id.in_(uninstalled)),  # type: ignore[attr-defined]
+    )
+
+
+async def _fail_where(
+    session: AsyncSession,
+    now: datetime,
+    reason: str,
+    where: tuple[Any, ...],
+    **values: Any,
+) -> list[tuple[int, str, str]]:
+    """Fail every message `where` says, with `reason` in its row and its status log, and commit;
+    (pk, message_id, kind) of each."""
     statement = (
         update(Message)
-        .where(Message.state == State.SENDING, Message.lease_until < now)
-        .values(
-            state=State.FAILED,
-            error=INTERRUPTED,
-            final_at=now,
-            lease_until=None,
-            updated_at=now,
-            flag_pending=False,
-            **PUSH_NOW,
-        )
+        .where(*where)
+        .values(state=State.FAILED, error=reason, final_at=now, updated_at=now, **values)
         .returning(Message.id, Message.message_id, Message.kind)
     )
     rows = [(r.id, r.message_id, r.kind) for r in (await session.execute(statement)).all()]
     session.add_all(
         StatusLog(
-            message_pk=pk, state=State.FAILED, source="sender", detail=INTERRUPTED, observed_at=now
+            message_pk=pk, state=State.FAILED, source="sender", detail=reason, observed_at=now
         )
         for pk, _, _ in rows
     )
@@ -123,9 +229,15 @@ async def fail_interrupted(session: AsyncSession) -> list[tuple[int, str, str]]:
 
 
 async def record(
-    session: AsyncSession, worker: str, verdicts: list[tuple[Claimed, Verdict]]
+    session: AsyncSession,
+    worker: str,
+    verdicts: list[tuple[Claimed, Verdict]],
+    smsru_key: str | None = None,
 ) -> int:
     """Store each verdict on its message, if this worker still holds its claim; how many did.
+
+    `smsru_key`: the fingerprint of the key the send used, kept on the message so that only a
+    callback signed with that key moves it.
 
     The caller commits, together with the portal's pause or resume, so that no reader sees a
     message sent while its portal still looks paused. The claims still held are read and locked
@@ -141,6 +253,10 @@ async def record(
         if message.pk not in held or message.pk in changes:
             continue
         values = _values(verdict, now)
+        if smsru_key is not None:
+            values["smsru_key"] = smsru_key
+        if verdict.failure in POLICY and message.entity_id is not None:
+            values["comment_pending"] = True  # the manager reads why on the item's timeline
         changes[message.pk] = values | {"claimed_by": None, "lease_until": None, "updated_at": now}
         log.append(
             {
@@ -186,6 +302,7 @@ def _values(verdict: Verdict, now: datetime) -> dict[str, object]:
             "sms_id": verdict.sms_id,
             "send_code": verdict.code,
             "error": verdict.reason,
+            "failure": verdict.failure,
             "final_at": now,
             "flag_pending": False,
             **PUSH_NOW,

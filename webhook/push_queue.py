@@ -14,11 +14,14 @@ from sqlalchemy import Update, bindparam, exists, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from clients.backoff import backoff
 from models import Message, Portal
 from models.locks import lock_messages
 from models.types import UTCDateTime, utcnow
-from smsbridge.sent_flag import flag_due_clause
-from smsbridge.states import BITRIX24_STATUS, State
+from smsbridge.portals.tokens import callable_clause
+from smsbridge.rules.origin import Source
+from smsbridge.sent_flag.flag import flag_due_clause
+from smsbridge.status.states import BITRIX24_STATUS, State
 
 MAX_PUSH_ATTEMPTS = 30
 NOT_FOUND = "ERROR_MESSAGE_NOT_FOUND"
@@ -49,14 +52,16 @@ def _claim_portal_statement() -> Update:
     """Lease the portal that waited longest with pushes (or sent flags) due. Built once and given
     its times at execution: every pusher asks after every wake-up."""
     now = bindparam("now", type_=UTCDateTime())
-    push_due = col(Message.push_pending).is_(True) & or_(
-        col(Message.next_push_at).is_(None), col(Message.next_push_at) <= now
+    push_due = (
+        col(Message.push_pending).is_(True)
+        & (col(Message.source) != Source.TEST)
+        & or_(col(Message.next_push_at).is_(None), col(Message.next_push_at) <= now)
     )
     due = exists().where(col(Message.portal_id) == Portal.id, or_(push_due, flag_due_clause()))
     candidate = (
         select(Portal.id)
         .where(
-            col(Portal.auth_error).is_(None),
+            callable_clause(),
             or_(col(Portal.push_lease_until).is_(None), col(Portal.push_lease_until) < now),
             due,
         )
@@ -115,6 +120,7 @@ async def pending(session: AsyncSession, portal_id: int, limit: int) -> list[Pen
             .where(
                 col(Message.portal_id) == portal_id,
                 col(Message.push_pending).is_(True),
+                col(Message.source) != Source.TEST,  # Bitrix24 has no such message
                 or_(col(Message.next_push_at).is_(None), col(Message.next_push_at) <= now),
             )
             .order_by(col(Message.next_push_at).asc().nulls_first(), col(Message.id))
@@ -148,20 +154,20 @@ async def mark_pushed(session: AsyncSession, pushes: list[PendingPush]) -> None:
 async def mark_failed(
     session: AsyncSession,
     failures: list[tuple[PendingPush, str, bool]],
-    backoff: timedelta,
-    cap: timedelta,
+    base: float,
+    cap: float,
 ) -> list[PendingPush]:
-    """Record failed pushes: (push, reason, retry?). Those given up on are returned."""
+    """Record failed pushes: (push, reason, retry?), retried `base` seconds later, doubling up to
+    `cap`. Those given up on are returned."""
     now = utcnow()
     given_up = []
     await lock_messages(session, [push.pk for push, _, _ in failures])
     for push, reason, retry in failures:
         attempts = push.attempts + 1
         if retry and attempts < MAX_PUSH_ATTEMPTS:
-            delay = min(cap, backoff * 2 ** (attempts - 1))
             values: dict[str, object] = {
                 "push_attempts": attempts,
-                "next_push_at": now + delay,
+                "next_push_at": now + timedelta(seconds=backoff(attempts, base, cap)),
                 "push_error": reason,
             }
         else:

@@ -13,26 +13,25 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from clients.bitrix24.client import Bitrix24Client
+from clients.bitrix24.client import MAX_BATCH, Bitrix24Client
 from clients.bitrix24.errors import Bitrix24Error, OAuthError
 from models import Portal
-from smsbridge import metrics, sent_flag
+from smsbridge import metrics
 from smsbridge.config import Settings
 from smsbridge.logs import fields
-from smsbridge.portal_client import portal_client
-from smsbridge.portal_tokens import PortalNotAuthorized
+from smsbridge.policy import timeline
+from smsbridge.portals.client import portal_client
+from smsbridge.portals.tokens import PortalNotAuthorized
+from smsbridge.sent_flag import flag as sent_flag
 from webhook import push_queue
 from webhook.push_queue import NOT_FOUND, PendingPush
 from webhook.workers import Workers
 
 log = logging.getLogger("smsbridge.pusher")
 
-BATCH = 50
 STATUS_UPDATE = "messageservice.message.status.update"
 
 
@@ -64,7 +63,6 @@ class Pusher(Workers):
         self.sessions = sessions
         self.settings = settings
         self.http = http
-        self.pushed = 0  # statuses Bitrix24 accepted, for metrics and benchmarks
 
     async def run_once(self) -> int:
         lease = timedelta(seconds=self.options.lease)
@@ -72,12 +70,12 @@ class Pusher(Workers):
             portal = await push_queue.claim_portal(session, self.worker, lease)
         if portal is None or portal.id is None:
             return 0
-        client = portal_client(self.sessions, self.settings, self.http, portal.id)
+        client = portal_client(self.sessions, self.settings, self.http, portal.id, sleep=self.nap)
         handled = 0
         try:
             while not self.stopping:
                 async with self.sessions() as session:
-                    batch = await push_queue.pending(session, portal.id, BATCH)
+                    batch = await push_queue.pending(session, portal.id, MAX_BATCH)
                 if not batch:
                     break
                 handled += await self._push(client, portal, batch)
@@ -85,6 +83,7 @@ class Pusher(Workers):
                     if not await push_queue.extend_lease(session, portal.id, self.worker, lease):
                         break
             handled += await self._write_flags(client, portal)
+            handled += await self._write_comments(client, portal)
         except _PortalBlocked:
             pass
         finally:
@@ -111,18 +110,14 @@ class Pusher(Workers):
             raise _PortalBlocked from exc
         finally:
             metrics.PUSH_SECONDS.observe(time.perf_counter() - started)
-        accepted = [push for push in batch if str(push.pk) in answer.results]
+        accepted = []
         failures = []
         for push in batch:
-            key = str(push.pk)
-            if key in answer.results:
-                continue
-            error = answer.errors.get(key)
+            error = answer.failure(str(push.pk))
             if error is None:
-                failures.append((push, "Bitrix24's batch answer has no result for it", True))
+                accepted.append(push)
             else:
                 failures.append((push, f"Bitrix24: {error}", error.code != NOT_FOUND))
-        self.pushed += len(accepted)
         metrics.STATUSES_PUSHED.inc(len(accepted))  # Bitrix24 has them, whatever happens next
         async with self.sessions() as session:
             await push_queue.mark_pushed(session, accepted)
@@ -138,7 +133,7 @@ class Pusher(Workers):
         """The sent flags of this portal's accepted robot messages (after its statuses)."""
         assert portal.id is not None
         async with self.sessions() as session:
-            writes = await sent_flag.due(session, portal.id, sent_flag.BATCH, backfill=False)
+            writes = await sent_flag.due(session, portal.id, MAX_BATCH, backfill=False)
         if not writes:
             return 0
         try:
@@ -160,15 +155,37 @@ class Pusher(Workers):
         log.info("sent flags written %s", fields(portal=portal.member_id, written=len(done)))
         return len(writes)
 
+    async def _write_comments(self, client: Bitrix24Client, portal: Portal) -> int:
+        """Why each refused message of this portal was refused, on its CRM item's timeline."""
+        assert portal.id is not None
+        async with self.sessions() as session:
+            comments = await timeline.due(session, portal.id, MAX_BATCH)
+        if not comments:
+            return 0
+        try:
+            refused = await timeline.write(client, comments)
+        except (PortalNotAuthorized, OAuthError) as exc:
+            await self._not_authorized(portal, exc)
+            raise _PortalBlocked from exc
+        async with self.sessions() as session:
+            await timeline.record(session, comments)
+        for comment, reason in refused:
+            log.warning(
+                "timeline comment not written %s",
+                fields(
+                    portal=portal.member_id,
+                    entity=f"{comment.entity_type}/{comment.entity_id}",
+                    reason=reason,
+                ),
+            )
+        return len(comments)
+
     async def _reschedule(
         self, portal: Portal, failures: list[tuple[PendingPush, str, bool]]
     ) -> None:
         async with self.sessions() as session:
             given_up = await push_queue.mark_failed(
-                session,
-                failures,
-                timedelta(seconds=self.options.backoff),
-                timedelta(seconds=self.options.backoff_cap),
+                session, failures, self.options.backoff, self.options.backoff_cap
             )
         for push, reason, _ in failures:
             level = logging.WARNING if push in given_up else logging.INFO
@@ -185,18 +202,11 @@ class Pusher(Workers):
             )
 
     async def _not_authorized(self, portal: Portal, exc: Exception) -> None:
-        """Without valid tokens nothing can be pushed: say so once, on the portal, and wait."""
-        reason = str(exc)
+        """Without valid tokens nothing can be pushed. The portal's row already says why (the
+        token source recorded Bitrix24's refusal), and the claim skips it until a new install."""
         if isinstance(exc, OAuthError) and not exc.revoked:
             return  # a passing OAuth failure: the next round tries again
-        async with self.sessions() as session:
-            await session.execute(
-                update(Portal)
-                .where(col(Portal.id) == portal.id, col(Portal.auth_error).is_(None))
-                .values(auth_error=reason[:500])
-            )
-            await session.commit()
         log.error(
             "portal not authorized; statuses wait %s",
-            fields(portal=portal.member_id, reason=reason),
+            fields(portal=portal.member_id, reason=str(exc)),
         )

@@ -7,24 +7,11 @@ holds the same number twice (a second text to a number waits for the next call).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 
-MAX_NUMBERS_PER_CALL = 100
+from clients.smsru.client import MAX_PER_REQUEST
+from webhook.outbox import Claimed
 
-
-@dataclass(frozen=True, slots=True)
-class Claimed:
-    """A message claimed for sending: what the sender needs, nothing more."""
-
-    pk: int
-    portal_id: int
-    message_id: str
-    number: str  # as SMS.ru takes it: international digits, no plus
-    text: str
-    kind: str
-    attempts: int
-    accepted_at: datetime
+MAX_NUMBERS_PER_CALL = MAX_PER_REQUEST  # one /sms/send carries this many numbers at most
 
 
 def plan_calls(messages: Sequence[Claimed]) -> list[list[Claimed]]:

@@ -8,7 +8,6 @@ capped exponential backoff; an account problem pauses the portal instead of fail
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -19,26 +18,49 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from clients.backoff import backoff
 from clients.smsru.client import SmsRuClient
 from clients.smsru.codes import Outcome, classify, is_known, meaning
 from clients.smsru.errors import SmsRuApiError, SmsRuUnavailable
 from clients.smsru.replies import SendReply
+from clients.transport import timeouts
 from models import Portal
 from models.types import utcnow
 from smsbridge import metrics
 from smsbridge.config import Settings
-from smsbridge.logs import fields, register_secret
+from smsbridge.logs import fields
+from smsbridge.policy import stop_list
+from smsbridge.policy.daytime import Delivery, delivery_for
+from smsbridge.policy.refusals import refusals
+from smsbridge.portals.smsru import (
+    NoSmsRuKey,
+    smsru_client_for,
+    smsru_key,
+    smsru_sender,
+    smsru_test,
+)
+from smsbridge.secret import key_fingerprint
+from smsbridge.status.failures import POLICY, Failure
 from webhook import outbox
-from webhook.outbox import Verdict
-from webhook.send_plan import MAX_NUMBERS_PER_CALL, Claimed, plan_calls
+from webhook.outbox import Claimed, Verdict
+from webhook.send_plan import MAX_NUMBERS_PER_CALL, plan_calls
 from webhook.workers import Workers
 
 log = logging.getLogger("smsbridge.sender")
 
+SMSRU_STOP_LISTS = frozenset({209, 215})  # the account's stop list; SMS.ru's complaint list
+# SMS.ru's refusals that have a policy meaning: the number opted out, or gets too many messages.
+SMSRU_REFUSALS = {
+    **dict.fromkeys(SMSRU_STOP_LISTS, Failure.STOP_LISTED),
+    **dict.fromkeys((230, 231, 232), Failure.TOO_FREQUENT),
+}
+
 
 @dataclass(frozen=True)
 class SenderOptions:
-    workers: int = 4  # SMS.ru calls in flight at once, per replica
+    workers: int = 4  # SMS.ru calls in flight at once, per replica (the transactional lane's)
+    marketing_workers: int = 2  # the marketing lane's calls in flight, per replica
+    lanes: bool = True  # False: one first-in-first-out queue for every kind (as before; benches)
     lease: float = 600.0  # seconds a claim lasts; far above the client's read timeout
     idle_poll: float = 1.0  # seconds an idle worker waits before looking again
     backoff_base: float = 2.0
@@ -49,7 +71,7 @@ class SenderOptions:
     sweep_every: float = 10.0  # seconds between looks for sends a dead process cut off
 
     def http_timeout(self) -> httpx.Timeout:
-        return httpx.Timeout(connect=5.0, read=self.read_timeout, write=10.0, pool=5.0)
+        return timeouts(read=self.read_timeout)
 
 
 class Sender(Workers):
@@ -61,9 +83,13 @@ class Sender(Workers):
         settings: Settings,
         http: httpx.AsyncClient,
         options: SenderOptions | None = None,
+        *,
+        lane: str | None = None,
+        workers: int | None = None,
     ) -> None:
         self.options = options or SenderOptions()
-        super().__init__(self.options.workers, self.options.idle_poll)
+        super().__init__(workers or self.options.workers, self.options.idle_poll)
+        self.lane = lane  # the kind of message this sender claims; None: every kind
         self.sessions = sessions
         self.settings = settings
         self.http = http
@@ -75,8 +101,9 @@ class Sender(Workers):
             if time.monotonic() >= self._sweep_due:  # not every round: it is an UPDATE
                 self._sweep_due = time.monotonic() + self.options.sweep_every
                 await self._fail_interrupted(session)
+            lease = timedelta(seconds=self.options.lease)
             claimed = await outbox.claim(
-                session, self.worker, MAX_NUMBERS_PER_CALL, timedelta(seconds=self.options.lease)
+                session, self.worker, MAX_NUMBERS_PER_CALL, lease, self.lane
             )
             if not claimed:
                 return 0
@@ -95,6 +122,12 @@ class Sender(Workers):
         return len(claimed)
 
     async def _fail_interrupted(self, session: AsyncSession) -> None:
+        for pk, message_id, kind in await outbox.fail_uninstalled(session):
+            metrics.FAILED.labels(kind, "uninstalled").inc()
+            log.warning(
+                "message failed %s",
+                fields(message_pk=pk, message_id=message_id, reason=outbox.UNINSTALLED),
+            )
         for pk, message_id, kind in await outbox.fail_interrupted(session):
             metrics.FAILED.labels(kind, "interrupted").inc()
             log.error(
@@ -105,40 +138,77 @@ class Sender(Workers):
             )
 
     async def _send_for_portal(self, portal: Portal, messages: list[Claimed]) -> None:
-        api_id = portal.smsru_api_id or self.settings.smsru_key
-        if not api_id:
-            await self._pause(
-                portal, messages, "no SMS.ru key: set SMSRU_API_ID or the portal's key"
-            )
+        try:
+            client = smsru_client_for(portal, self.settings, self.http)
+        except NoSmsRuKey as exc:
+            await self._pause(portal, messages, str(exc))
             return
-        register_secret(api_id)
-        client = SmsRuClient(api_id, base_url=self.settings.smsru_base, http=self.http)
-        sender_name = portal.smsru_sender or self.settings.smsru_sender
-        calls = plan_calls(messages)
+        messages = await self._refuse(portal, messages)
+        sender_name = smsru_sender(portal, self.settings)
+        fingerprint = key_fingerprint(smsru_key(portal, self.settings) or "")
+        calls = [
+            call
+            for kind in sorted({m.kind for m in messages})  # one call, one kind: one delivery
+            for call in plan_calls([m for m in messages if m.kind == kind])
+        ]
         for index, call in enumerate(calls):
             account = portal.member_id if portal.smsru_api_id else "SMSRU_API_ID"
-            verdicts = await self._call(client, call, sender_name, account)
+            delivery = delivery_for(portal, call[0].kind)
+            verdicts = await self._call(
+                client, call, sender_name, account, delivery, smsru_test(portal, self.settings)
+            )
             pause = next((v for _, v in verdicts if v.kind == "pause"), None)
             if pause is not None:
                 rest = [message for later in calls[index + 1 :] for message in later]
                 await self._pause(portal, call + rest, pause.reason or "account problem")
                 return
-            await self._record(portal, verdicts)
+            await self._record(portal, verdicts, fingerprint)
+
+    async def _refuse(self, portal: Portal, messages: list[Claimed]) -> list[Claimed]:
+        """Fail what the policy refuses (never reaching SMS.ru); the rest, to be sent."""
+        async with self.sessions() as session:
+            refused = await refusals(session, portal, messages)
+        if not refused:
+            return messages
+        await self._record(
+            portal,
+            [
+                (m, Verdict("failed", reason=refused[m.pk].reason, failure=refused[m.pk].failure))
+                for m in messages
+                if m.pk in refused
+            ],
+        )
+        return [m for m in messages if m.pk not in refused]
 
     async def _call(
-        self, client: SmsRuClient, call: list[Claimed], sender_name: str | None, account: str
+        self,
+        client: SmsRuClient,
+        call: list[Claimed],
+        sender_name: str | None,
+        account: str,
+        delivery: Delivery,
+        test: bool,
     ) -> list[tuple[Claimed, Verdict]]:
         texts = {message.text for message in call}
-        test = self.settings.smsru_test
+        daytime, ttl = delivery.daytime, delivery.ttl
         started = time.perf_counter()
         try:
             if len(texts) == 1:
                 reply = await client.send(
-                    [m.number for m in call], texts.pop(), sender=sender_name, test=test
+                    [m.number for m in call],
+                    texts.pop(),
+                    sender=sender_name,
+                    test=test,
+                    daytime=daytime,
+                    ttl=ttl,
                 )
             else:
                 reply = await client.send_multi(
-                    {m.number: m.text for m in call}, sender=sender_name, test=test
+                    {m.number: m.text for m in call},
+                    sender=sender_name,
+                    test=test,
+                    daytime=daytime,
+                    ttl=ttl,
                 )
         except SmsRuApiError as exc:
             return [
@@ -147,8 +217,9 @@ class Sender(Workers):
             ]
         except SmsRuUnavailable as exc:
             if exc.maybe_processed:
+                interrupted = f"{outbox.INTERRUPTED} ({exc.reason})"
                 return [
-                    (m, Verdict("failed", reason=f"{outbox.INTERRUPTED} ({exc.reason})"))
+                    (m, Verdict("failed", reason=interrupted, failure=Failure.INTERRUPTED))
                     for m in call
                 ]
             return [(m, self._retry(m, exc.reason)) for m in call]
@@ -162,7 +233,9 @@ class Sender(Workers):
         result = reply.numbers.get(message.number)
         if result is None:
             return Verdict(
-                "failed", reason="SMS.ru's reply has no result for this number; not resent"
+                "failed",
+                reason="SMS.ru's reply has no result for this number; not resent",
+                failure=Failure.NO_RESULT,
             )
         if result.ok and result.sms_id:
             return Verdict("sent", code=result.status_code, sms_id=result.sms_id)
@@ -178,24 +251,37 @@ class Sender(Workers):
             return self._retry(message, reason)
         if outcome is Outcome.ACCOUNT_PROBLEM or (whole_request and not is_known(code)):
             return Verdict("pause", code=code, reason=reason)
-        return Verdict("failed", code=code, sms_id=sms_id, reason=reason)
+        failure = SMSRU_REFUSALS.get(code, Failure.REFUSED)
+        return Verdict("failed", code=code, sms_id=sms_id, reason=reason, failure=failure)
 
     def _retry(self, message: Claimed, reason: str) -> Verdict:
         now = utcnow()
         if (now - message.accepted_at).total_seconds() > self.options.give_up_after:
             return Verdict(
-                "failed", reason=f"gave up: SMS.ru could not take it for too long ({reason})"
+                "failed",
+                reason=f"gave up: SMS.ru could not take it for too long ({reason})",
+                failure=Failure.GAVE_UP,
             )
-        delay = min(
-            self.options.backoff_cap, self.options.backoff_base * 2 ** (message.attempts - 1)
-        )
-        delay *= random.uniform(0.8, 1.2)
+        options = self.options
+        delay = backoff(message.attempts, options.backoff_base, options.backoff_cap, jitter=0.2)
         return Verdict("retry", reason=reason, not_before=now + timedelta(seconds=delay))
 
-    async def _record(self, portal: Portal, verdicts: list[tuple[Claimed, Verdict]]) -> None:
+    async def _record(
+        self,
+        portal: Portal,
+        verdicts: list[tuple[Claimed, Verdict]],
+        smsru_key: str | None = None,  # the fingerprint of the key the send used
+    ) -> None:
         assert portal.id is not None
+        opted_out = {
+            m.e164: v.reason or ""
+            for m, v in verdicts
+            if v.failure is Failure.STOP_LISTED and v.code in SMSRU_STOP_LISTS
+        }
         async with self.sessions() as session:
-            await outbox.record(session, self.worker, verdicts)
+            await outbox.record(session, self.worker, verdicts, smsru_key)
+            for phone, reason in opted_out.items():  # SMS.ru said so: never try marketing again
+                await stop_list.add(session, portal.id, phone, reason, "smsru")
             sent = any(verdict.kind == "sent" for _, verdict in verdicts)
             resumed = sent and bool(portal.pause_reason)
             resumed = resumed and await outbox.resume_portal(session, portal.id)
@@ -209,6 +295,8 @@ class Sender(Workers):
                 metrics.SENT.labels(message.kind).inc()
             elif verdict.kind == "failed":
                 metrics.FAILED.labels(message.kind, "send").inc()
+                if verdict.failure in POLICY:
+                    metrics.REFUSED.labels(message.kind, str(verdict.failure)).inc()
                 log.warning(
                     "message failed %s",
                     fields(

@@ -1,14 +1,20 @@
 """SMS.ru's status callbacks: verify the signature, apply the records, answer `100` after commit.
 
 SMS.ru retries a callback until it gets the body `100`, so anything short of a commit (a bad
-signature, a database error) answers otherwise and the records come again.
+signature, a database error) answers otherwise and the records come again. Every portal's admin
+knows their own SMS.ru key and can sign a callback with it, so a callback moves only messages
+sent with the key that signed it; records about other messages are logged and ignored (and still
+answered `100`, or SMS.ru would resend them forever). One exception: a status may come before
+the send it is about has stored its SMS.ru id (SMS.ru answered, our commit not yet done); while
+a send with that key is in flight, statuses for ids we do not know are asked for again (not
+`100`): SMS.ru's retry brings them once the id is stored, the rest of the batch applied already.
 """
 
 from __future__ import annotations
 
 import logging
-from urllib.parse import parse_qsl
 
+from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -20,9 +26,15 @@ from models import Portal
 from models.types import utcnow
 from smsbridge import metrics
 from smsbridge.logs import fields
-from smsbridge.observations import Observation, apply_observations
-from webhook.problems import Problem, problem_response, read_form_body
-from webhook.secret import matches
+from smsbridge.secret import compare_secret, key_fingerprint
+from smsbridge.status.observations import (
+    KeyScope,
+    Observation,
+    apply_observations,
+    sends_in_flight,
+)
+from webhook.forms import parse_flat_form, read_form_body
+from webhook.problems import Problem, problem_response
 
 log = logging.getLogger("smsbridge.callback")
 
@@ -32,9 +44,9 @@ MAX_RECORDS = 1000
 async def smsru_callback(request: Request) -> Response:
     state = request.app.state
     try:
-        if not matches(request.path_params["secret"], state.webhook_secret):
+        if not compare_secret(request.path_params["secret"], state.webhook_secret):
             raise Problem(401, "wrong secret in the callback URL")
-        form = _form(await read_form_body(request))
+        form = parse_flat_form(await read_form_body(request), MAX_RECORDS + 2)
         values = ordered_values(form)
         if not values:
             raise Problem(400, "no data[N] records")
@@ -42,10 +54,17 @@ async def smsru_callback(request: Request) -> Response:
             raise Problem(413, f"more than {MAX_RECORDS} records")
         async with state.sessions() as session:
             keys = await _api_ids(session, state.settings.smsru_key)
-            if verify(keys, values, form.get("hash", "")) is None:
+            key = verify(keys, values, form.get("hash", ""))
+            if key is None:
                 raise Problem(403, "hash does not match any configured SMS.ru key")
             observations = _observations(values)
-            applied = await apply_observations(session, observations) if observations else None
+            applied = None
+            early = False
+            if observations:
+                scope = await _scope(session, key, state.settings.smsru_key)
+                applied = await apply_observations(session, observations, scope)
+                early = bool(applied.unknown) and await sends_in_flight(session, scope)
+            await _note_callback(session, key, state.settings.smsru_key)
     except Problem as problem:
         log.warning("callback refused %s", fields(status=problem.status, reason=problem.reason))
         return problem_response(problem.status, problem.reason)
@@ -56,10 +75,24 @@ async def smsru_callback(request: Request) -> Response:
         metrics.CALLBACK_RECORDS.labels("advanced").inc(applied.advanced)
         metrics.CALLBACK_RECORDS.labels("stale").inc(applied.stale)
         metrics.CALLBACK_RECORDS.labels("unknown").inc(len(applied.unknown))
+        metrics.CALLBACK_RECORDS.labels("foreign").inc(len(applied.foreign))
         if applied.advanced:
-            state.pusher.wake()
+            state.wake_pusher()
+        if early:  # the rest is stored; SMS.ru sends the batch again, stale but for these
+            log.info(
+                "callback came before its send was stored; asked again %s",
+                fields(unknown=len(applied.unknown)),
+            )
+            return problem_response(
+                503, f"{len(applied.unknown)} statuses for sends not stored yet; send again"
+            )
         for sms_id in applied.unknown:
             log.info("callback for an unknown message %s", fields(sms_id=sms_id))
+        for sms_id in applied.foreign:
+            log.warning(
+                "callback ignored: the message was sent with another SMS.ru key %s",
+                fields(sms_id=sms_id),
+            )
     log.info(
         "callback applied %s",
         fields(
@@ -68,21 +101,10 @@ async def smsru_callback(request: Request) -> Response:
             advanced=applied.advanced if applied else 0,
             stale=applied.stale if applied else 0,
             unknown=len(applied.unknown) if applied else 0,
+            foreign=len(applied.foreign) if applied else 0,
         ),
     )
     return PlainTextResponse("100")
-
-
-def _form(body: bytes) -> dict[str, str]:
-    try:
-        pairs = parse_qsl(
-            body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_RECORDS + 2
-        )
-    except (UnicodeDecodeError, ValueError):
-        raise Problem(400, "not a form of data[N] records and a hash") from None
-    if any("\x00" in key or "\x00" in value for key, value in pairs):
-        raise Problem(400, "a field contains a NUL character")
-    return dict(pairs)
 
 
 async def _api_ids(session: AsyncSession, global_key: str | None) -> list[str]:
@@ -94,6 +116,26 @@ async def _api_ids(session: AsyncSession, global_key: str | None) -> list[str]:
     if global_key:
         keys.add(global_key)
     return sorted(keys)
+
+
+async def _note_callback(session: AsyncSession, key: str, global_key: str | None) -> None:
+    """When SMS.ru last called back, on every portal sending with the key that signed it (the
+    app's page shows it)."""
+    using = (await _scope(session, key, global_key)).unmarked_portals
+    if using:
+        await session.execute(
+            update(Portal).where(col(Portal.id).in_(using)).values(last_callback_at=utcnow())
+        )
+        await session.commit()
+
+
+async def _scope(session: AsyncSession, key: str, global_key: str | None) -> KeyScope:
+    """What a callback signed with `key` may move (see `KeyScope`)."""
+    rows = await session.execute(select(col(Portal.id), col(Portal.smsru_api_id)))
+    using = frozenset(
+        portal_id for portal_id, own in rows if (own or global_key) == key and portal_id
+    )
+    return KeyScope(key_fingerprint(key), using)
 
 
 def _observations(values: list[str]) -> list[Observation]:

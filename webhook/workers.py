@@ -21,6 +21,7 @@ class Workers(ABC):
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"[:64]
         self.log = logging.getLogger(f"smsbridge.{self.name}")
         self._wakeup = asyncio.Event()
+        self._stop = asyncio.Event()
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -30,6 +31,12 @@ class Workers(ABC):
 
     def wake(self) -> None:
         self._wakeup.set()
+
+    async def nap(self, seconds: float) -> None:
+        """Sleep `seconds`, or less if we are told to stop: a retry's backoff must not hold up a
+        shutdown (the retry then comes at once and, failing, leaves its work queued)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), seconds)
 
     def start(self) -> None:
         self._tasks = [
@@ -47,6 +54,7 @@ class Workers(ABC):
     async def stop(self, grace: float = 30.0) -> None:
         """Let work in flight finish (so its results are stored), then stop."""
         self._stopping = True
+        self._stop.set()
         self._wakeup.set()
         if not self._tasks:
             return

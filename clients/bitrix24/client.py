@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from clients.backoff import backoff
 from clients.bitrix24.errors import (
     Bitrix24Error,
     Bitrix24Unavailable,
@@ -37,6 +38,7 @@ from clients.bitrix24.tokens import TokenPair, TokenSource
 
 MAX_BATCH = 50  # ERROR_BATCH_LENGTH_EXCEEDED past this
 PAGE_SIZE = 50  # every *.list page is 50 rows; the server ignores other sizes
+NOT_RUN = "NOT_RUN"  # our code for a sub-call a batch answer says nothing about
 MAX_REFRESHES = 2  # expired_token right after refreshing twice: refreshing again will not help
 _RETRY_STATUSES = frozenset({500, 502, 503, 504})
 # 5xx answers that will not change in seconds: a deleted portal, a block set by Bitrix24 support.
@@ -51,6 +53,16 @@ class BatchResult:
     errors: dict[str, Bitrix24Error]
     totals: dict[str, int]  # list sub-calls: rows in all pages
     nexts: dict[str, int]  # list sub-calls with more pages: `start` of the next one
+
+    def failure(self, key: str) -> Bitrix24Error | None:
+        """Why sub-call `key` came to nothing: Bitrix24's error for it, or an error coded
+        `NOT_RUN` when the answer has neither a result nor an error for it; None if it has a result.
+        """
+        if key in self.errors:
+            return self.errors[key]
+        if key in self.results:
+            return None
+        return Bitrix24Error(NOT_RUN, "the batch answer has no result for it")
 
 
 class Bitrix24Client:
@@ -152,7 +164,7 @@ class Bitrix24Client:
                 if not _transient(error) or failures >= self._max_attempts:
                     raise
                 refreshes = 0
-                delay = min(self._backoff_cap, self._backoff * 2 ** (failures - 1))
+                delay = backoff(failures, self._backoff, self._backoff_cap)
                 if isinstance(error, QueryLimitExceeded):
                     await self._limiter.penalize(delay)  # our next acquire() waits it out
                 else:

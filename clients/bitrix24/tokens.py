@@ -29,8 +29,6 @@ class TokenPair:
     client_endpoint: str  # "https://portal.bitrix24.ru/rest/"
     member_id: str | None = None
     domain: str | None = None
-    scope: str | None = None
-    user_id: str | None = None
 
 
 class TokenSource(Protocol):
@@ -96,8 +94,6 @@ def _pair(data: dict[str, Any]) -> TokenPair:
         client_endpoint=endpoint,
         member_id=_text(data.get("member_id")),
         domain=urlsplit(endpoint).netloc or None,
-        scope=_text(data.get("scope")),
-        user_id=_text(data.get("user_id")),
     )
 
 
@@ -115,5 +111,5 @@ def _number(value: Any) -> int:
 
 
 def _text(value: Any) -> str | None:
-    """Optional fields as text: `user_id` comes as a number here and as a string in events."""
+    """An optional field as text, None when absent or empty."""
     return None if value is None or value == "" else str(value)

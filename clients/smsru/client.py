@@ -30,13 +30,15 @@ from clients.smsru.replies import (
     parse_limit,
     parse_send,
     parse_status,
+    parse_stoplist,
     parse_strings,
     to_int,
 )
-from clients.transport import NOT_SENT
+from clients.transport import DEFAULT_TIMEOUT, NOT_SENT
 
-DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=60.0, write=10.0, pool=5.0)
 MAX_PER_REQUEST = 100  # S1's parameter table; code 213's higher figures vary by revision
+# Calls one job keeps in flight on an account: SMS.ru states no limit, so we stay modest.
+CALLS_AT_ONCE = 4
 _PHONE = re.compile(r"[0-9]{5,15}")
 
 
@@ -89,10 +91,14 @@ class SmsRuClient:
         test: bool = False,
         ttl: int | None = None,
         translit: bool = False,
+        daytime: bool = False,
     ) -> SendReply:
-        """Send one text to 1..100 numbers; each number gets its own result in the reply."""
+        """Send one text to 1..100 numbers; each number gets its own result in the reply.
+
+        `daytime`: SMS.ru holds a message that would arrive in the recipient's night until their
+        morning (it then ignores `time`)."""
         params = {"to": ",".join(_phones(to)), "msg": _message(text)}
-        params |= _send_options(sender, test, ttl, translit)
+        params |= _send_options(sender, test, ttl, translit, daytime)
         return parse_send(await self._call("sms/send", params))
 
     async def send_multi(
@@ -103,11 +109,12 @@ class SmsRuClient:
         test: bool = False,
         ttl: int | None = None,
         translit: bool = False,
+        daytime: bool = False,
     ) -> SendReply:
         """Send 1..100 numbers each its own text in one request (`multi[phone]=text`)."""
         phones = _phones(list(messages))
         params = {f"multi[{phone}]": _message(messages[phone]) for phone in phones}
-        params |= _send_options(sender, test, ttl, translit)
+        params |= _send_options(sender, test, ttl, translit, daytime)
         return parse_send(await self._call("sms/send", params))
 
     async def status(self, sms_ids: Sequence[str]) -> StatusReply:
@@ -156,6 +163,19 @@ class SmsRuClient:
     async def delete_callback(self, url: str) -> list[str]:
         """Remove a callback URL; the live reply may omit the remaining list (then [])."""
         return parse_strings(await self._call("callback/del", {"url": url}), "callback")
+
+    async def stoplist(self) -> dict[str, str]:
+        """The account's own stop list: number (digits) → the note stored with it."""
+        return parse_stoplist(await self._call("stoplist/get"))
+
+    async def add_to_stoplist(self, phone: str, note: str = "") -> None:
+        """SMS.ru refuses sends to it with 209 from now on, and charges nothing."""
+        await self._call(
+            "stoplist/add", {"stoplist_phone": _phones([phone])[0], "stoplist_text": note}
+        )
+
+    async def remove_from_stoplist(self, phone: str) -> None:
+        await self._call("stoplist/del", {"stoplist_phone": _phones([phone])[0]})
 
     async def _call(self, path: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:
         """POST one method and return its checked JSON reply, whatever the HTTP status."""
@@ -219,7 +239,7 @@ def _message(text: str) -> str:
 
 
 def _send_options(
-    sender: str | None, test: bool, ttl: int | None, translit: bool
+    sender: str | None, test: bool, ttl: int | None, translit: bool, daytime: bool = False
 ) -> dict[str, str]:
     options = {}
     if sender:
@@ -232,4 +252,6 @@ def _send_options(
         options["ttl"] = str(ttl)
     if translit:
         options["translit"] = "1"
+    if daytime:
+        options["daytime"] = "1"
     return options

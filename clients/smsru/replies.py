@@ -145,6 +145,17 @@ def parse_strings(data: Mapping[str, Any], key: str) -> list[str]:
     return [str(item) for item in value if item is not None]
 
 
+def parse_stoplist(data: Mapping[str, Any]) -> dict[str, str]:
+    """`/stoplist/get`: `stoplist` maps number → note (absent or empty when there are none)."""
+    check_reply(data)
+    value = data.get("stoplist")
+    if not isinstance(value, Mapping):
+        return {}
+    return {
+        digits(str(phone)): str(note or "") for phone, note in value.items() if digits(str(phone))
+    }
+
+
 def digits(phone: str) -> str:
     """The phone reduced to its digits: reply keys may echo raw input such as "+7 (925) …"."""
     return _NOT_DIGITS.sub("", phone)

@@ -1,4 +1,4 @@
-"""HTTP face of the Bitrix24 portal emulator: REST at /rest/{method}, OAuth at /oauth/token/.
+"""HTTP face of the Bitrix24 portal emulator: REST at /rest/{method} (OAuth: `authserver.py`).
 
 REST parameters come from the query string and from a form (PHP-style nesting) or JSON body, the
 body winning as in PHP's `$_REQUEST`. The envelope is written the way the recorded responses show
@@ -13,26 +13,24 @@ import json
 import time
 from datetime import datetime
 from typing import Any
-from urllib.parse import unquote_plus
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sandbox.bitrix24.batch_refs import REFERABLE, resolve
 from sandbox.bitrix24.messages import FORM_CONTENT_TYPE
-from sandbox.bitrix24.portal import (
-    MAX_BATCH,
-    MSK,
-    OPERATING_WINDOW,
-    Params,
-    PortalEmulator,
-    RestError,
-    php_empty,
-)
-from webhook.php_form import parse_php_form
+from sandbox.bitrix24.php_form import parse_str
+from sandbox.bitrix24.php_values import php_empty
+from sandbox.bitrix24.portal import PortalEmulator
+from sandbox.bitrix24.rest import MSK, Params, RestError
 
 _BATCH_KEYS = ("result", "result_error", "result_total", "result_next", "result_time")
+MAX_BATCH = 50
+OPERATING_WINDOW = (
+    600  # time.operating_reset_at = start + 600 (recorded batch_operation_time_limit)
+)
 
 
 def create_app(portal: PortalEmulator) -> Starlette:
@@ -49,18 +47,9 @@ def create_app(portal: PortalEmulator) -> Starlette:
         portal.log_request(method, status)
         return _json(body, status)
 
-    async def oauth(request: Request) -> Response:
-        try:
-            params = await _read_params(request)
-        except ValueError as exc:
-            return _json({"error": "invalid_request", "error_description": str(exc)}, 400)
-        status, body = portal.oauth_token({k: v for k, v in params.items() if isinstance(v, str)})
-        return _json(body, status)
-
     return Starlette(
         routes=[
             Route("/rest/{method}", rest, methods=["GET", "POST"]),
-            Route("/oauth/token/", oauth, methods=["GET", "POST"]),
         ]
     )
 
@@ -97,8 +86,11 @@ async def _serve(portal: PortalEmulator, method: str, request: Request) -> tuple
 
 
 async def _read_params(request: Request) -> Params:
-    """Query string, then the body (form or JSON object); ValueError says what is malformed."""
-    params: Params = parse_php_form(request.scope["query_string"])
+    """Query string, then the body (form or JSON object); ValueError says what JSON is malformed.
+
+    Forms are read as PHP reads them, which never fails; a JSON body can.
+    """
+    params: Params = parse_str(request.scope["query_string"])
     if request.method != "POST":
         return params
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -109,7 +101,7 @@ async def _read_params(request: Request) -> Params:
             raise ValueError("the JSON body is not an object")
         params.update(data)
     elif content_type == FORM_CONTENT_TYPE:
-        params.update(parse_php_form(body))
+        params.update(parse_str(body))
     return params
 
 
@@ -118,7 +110,7 @@ def _batch(portal: PortalEmulator, user_id: int, params: Params) -> dict[str, An
 
     A failed sub-call is reported in `result_error` and leaves no trace in the other maps; with
     `halt` the rest are not run. A nested `batch` refuses the whole request (405, as documented).
-    `$result[...]` references between sub-calls are not emulated: such a sub-call fails loudly.
+    A sub-call's parameters may refer to what earlier ones answered (`batch_refs.py`).
     """
     upper = {str(key).upper(): value for key, value in params.items()}
     cmd = upper.get("CMD")
@@ -139,10 +131,12 @@ def _batch(portal: PortalEmulator, user_id: int, params: Params) -> dict[str, An
         raise RestError.system("ERROR_BATCH_METHOD_NOT_ALLOWED")
     halt = not php_empty(upper.get("HALT"))
     maps: dict[str, dict[str, Any]] = {name: {} for name in _BATCH_KEYS}
+    answers = {name: maps["result" if name == "result" else f"result_{name}"] for name in REFERABLE}
     for key, name, query in calls:
         start, began = time.time(), time.perf_counter()
         try:
-            outcome = portal.execute(name, _sub_params(query), user_id)
+            params = resolve(_sub_params(query), answers)
+            outcome = portal.execute(name, params, user_id)
         except RestError as exc:
             maps["result_error"][key] = exc.body
             if halt:
@@ -158,12 +152,11 @@ def _batch(portal: PortalEmulator, user_id: int, params: Params) -> dict[str, An
 
 
 def _sub_params(query: str) -> Params:
-    if "$result[" in unquote_plus(query):
-        raise RestError("NOT_EMULATED", "batch $result[...] references are not emulated")
     try:
-        params = parse_php_form(query.encode())
-    except ValueError as exc:
-        raise RestError("INVALID_REQUEST", str(exc)) from None
+        raw = query.encode("utf-8", "surrogateescape")  # a form's stray bytes go back as they came
+    except UnicodeEncodeError:  # an unpaired \uD800-style escape, which PHP's json_decode refuses
+        raise RestError("INVALID_REQUEST", "a command is not valid UTF-8") from None
+    params = parse_str(raw)
     params.pop("auth", None)  # sub-calls act with the batch's own token
     return params
 

@@ -41,7 +41,22 @@ def control_routes(portal: PortalEmulator) -> list[Route]:
         history = portal.status_history.get(message_id, [])
         return JSONResponse({"message_id": message_id, "status": current, "pushed": history})
 
+    async def overview(_request: Request) -> JSONResponse:
+        """The portal, its provider, its latest messages (the portal's page is `frame.py`'s)."""
+        history = portal.status_history
+        latest = list(history)[-20:]
+        return JSONResponse(
+            {
+                "portal": portal.domain,
+                "member_id": portal.member_id,
+                "sms_providers": {code: p["name"] for code, p in portal.providers.items()},
+                "messages": {m: portal.message_status(m) for m in latest},
+                "try": "POST /_sandbox/send {phone, text, module}; GET /_sandbox/messages/{id}",
+            }
+        )
+
     return [
+        Route("/_sandbox/", overview, methods=["GET"]),
         Route("/_sandbox/send", send, methods=["POST"]),
         Route("/_sandbox/messages/{message_id}", status, methods=["GET"]),
     ]

@@ -1,7 +1,9 @@
 """Bitrix24's queue server: the POSTs a portal makes to the app (install event, HANDLER messages).
 
 Synchronous (httpx.Client), because tests and the sandbox drive it from their own threads. Like the
-real one it posts once, never retries, and ignores the reply; the emulator only records it.
+real one it posts once, never retries, and ignores the reply; the emulator only records it. It
+needs only the few things of a portal that `Portal` names, so `portal.py` imports this module and
+not the other way round.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import httpx
 
@@ -20,7 +23,6 @@ from sandbox.bitrix24.messages import (
     message_fields,
     new_message_id,
 )
-from sandbox.bitrix24.portal import PortalEmulator
 
 TIMEOUT = 10.0
 # The event's auth keys in the order of the recorded real event (event_oncrmcontactadd_*_raw),
@@ -40,6 +42,32 @@ _INSTALL_AUTH = (
 )
 
 
+class Portal(Protocol):
+    """What the queue server reads and writes of the portal it works for."""
+
+    member_id: str
+    domain: str
+    application_token: str
+    app_version: int
+    oauth_url: str
+
+    @property
+    def client_endpoint(self) -> str: ...
+
+    @property
+    def providers(self) -> dict[str, dict[str, Any]]: ...
+
+    def issue_tokens(self, user_id: int = 1) -> dict[str, Any]: ...
+
+    def issue_access_token(self, user_id: int) -> dict[str, Any]: ...
+
+    def register_message(self, message_id: str, *, code: str, author_id: int | None) -> None: ...
+
+    def record_delivery(self, message_id: str, result: int | str) -> None: ...
+
+    def note_event_post(self, url: str, fields: dict[str, str]) -> None: ...
+
+
 @dataclass
 class _PortalAuthor(Author):
     """`messages.Author` with this portal's endpoints and the token's own expiry."""
@@ -55,15 +83,20 @@ class _PortalAuthor(Author):
         }
 
 
-def install(portal: PortalEmulator, install_url: str, *, language_id: str = "ru") -> httpx.Response:
+def install(portal: Portal, install_url: str, *, language_id: str = "ru") -> httpx.Response:
     """POST ONAPPINSTALL with a fresh token pair for the admin (user 1), as docs_onappinstall.json.
 
     The documented example lacks `auth[expires]` and `auth[user_id]`; real events carry both, so
     they are sent too. `auth[domain]` is the portal's domain, as in real events.
     """
+    return app_event(portal, install_url, "ONAPPINSTALL", language_id=language_id)
+
+
+def app_event(portal: Portal, url: str, event: str, *, language_id: str = "ru") -> httpx.Response:
+    """ONAPPINSTALL or ONAPPUPDATE: both are sent with a fresh pair (`sendRefreshToken`, A4)."""
     tokens = portal.issue_tokens(user_id=1) | {"domain": portal.domain}
     fields = {
-        "event": "ONAPPINSTALL",
+        "event": event,
         "data[VERSION]": str(portal.app_version),
         "data[ACTIVE]": "Y",
         "data[INSTALLED]": "Y",
@@ -72,11 +105,31 @@ def install(portal: PortalEmulator, install_url: str, *, language_id: str = "ru"
         **{f"auth[{key}]": str(tokens[key]) for key in _INSTALL_AUTH},
         "auth[application_token]": portal.application_token,
     }
-    return _post(install_url, fields)
+    portal.note_event_post(url, fields)
+    return _post(url, fields)
+
+
+def uninstall_event(
+    portal: Portal, url: str, application_token: str, *, clean: bool, language_id: str = "ru"
+) -> httpx.Response:
+    """ONAPPUNINSTALL as documented (on-app-uninstall.md): `sendAuth=false`, so no tokens."""
+    fields = {
+        "event": "ONAPPUNINSTALL",
+        "data[LANGUAGE_ID]": language_id,
+        "data[CLEAN]": "1" if clean else "0",
+        "ts": str(int(time.time())),
+        "auth[domain]": portal.domain,
+        "auth[server_endpoint]": f"{portal.oauth_url}/rest/",
+        "auth[client_endpoint]": portal.client_endpoint,
+        "auth[member_id]": portal.member_id,
+        "auth[application_token]": application_token,
+    }
+    portal.note_event_post(url, fields)
+    return _post(url, fields)
 
 
 def send_message(
-    portal: PortalEmulator,
+    portal: Portal,
     module: Module,
     phone: str,
     text: str,

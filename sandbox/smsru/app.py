@@ -19,7 +19,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sandbox.smsru.callbacks import callback_form
 from sandbox.smsru.state import MAX_NUMBERS, PendingDelivery, Reply, SmsRuEmulator, error, ok
+from sandbox.smsru.stoplist import stoplist_add, stoplist_del, stoplist_get
 
 _TICK = 0.01  # seconds between progression and delivery passes
 _CALLBACK_TIMEOUT = 5.0
@@ -167,7 +169,8 @@ def _send(emulator: SmsRuEmulator, api_id: str, params: Mapping[str, str]) -> Re
     if not any(text for _, text in pairs):
         return error(203)
     sender = params.get("from") or None
-    return emulator.send(api_id, pairs, sender, test=params.get("test") == "1")
+    test, daytime = params.get("test") == "1", params.get("daytime") == "1"
+    return emulator.send(api_id, pairs, sender, test=test, daytime=daytime)
 
 
 def _cost(emulator: SmsRuEmulator, api_id: str, params: Mapping[str, str]) -> Reply:
@@ -244,6 +247,9 @@ _METHODS: dict[str, Handler] = {
     "/callback/add": _callback_add,
     "/callback/get": _callback_get,
     "/callback/del": _callback_del,
+    "/stoplist/add": stoplist_add,
+    "/stoplist/del": stoplist_del,
+    "/stoplist/get": stoplist_get,
 }
 
 
@@ -270,8 +276,7 @@ async def _deliver(
     emulator: SmsRuEmulator, client: httpx.AsyncClient, delivery: PendingDelivery
 ) -> None:
     """POST one batch; only a 200 whose body is `100` counts as received (reference §5)."""
-    form = {f"data[{i}]": value for i, value in enumerate(delivery.values)}
-    form["hash"] = delivery.hash
+    form = callback_form(delivery.values, delivery.hash)
     try:
         response = await client.post(delivery.url, data=form)
     except (httpx.HTTPError, httpx.InvalidURL) as exc:

@@ -18,9 +18,9 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, Literal, NamedTuple, get_args
 
-from clients.smsru.callbacks import sign, status_record
-from clients.smsru.codes import meaning
-from smsbridge.segments import measure
+from sandbox.smsru.callbacks import heartbeat_record, signature, sms_status_record
+from sandbox.smsru.codes import status_text
+from sandbox.smsru.segments import Ucs2Unit, count
 
 Reply = dict[str, Any]
 Outage = Literal["http500", "220", "hang", "process_then_hang"]
@@ -36,15 +36,7 @@ _PRICE_RU = Decimal("3.49")  # numbers starting with 7
 _PRICE_OTHER = Decimal("9.90")
 _MSK = timezone(timedelta(hours=3))  # SMS.ru counts "today" in Moscow time
 _PHONE = re.compile(r"\d{10,15}")
-# Texts as recorded from the live API where they differ from the documented meaning.
-_RECORDED_TEXTS = {
-    221: "Для работы с нашим сервисом, необходимо создать буквенного отправителя, соответствующего"
-    " вашему сайту, названию юр. лица или товарному знаку - https://sms.ru/?panel=senders",
-}
-
-
-def status_text(code: int) -> str:
-    return _RECORDED_TEXTS.get(code) or meaning(code)
+NIGHT_STARTS, DAY_STARTS = 20, 10  # `daytime=1`: from 20:00 a send waits for 10:00 (S1)
 
 
 def ok(**fields: Any) -> Reply:
@@ -53,11 +45,6 @@ def ok(**fields: Any) -> Reply:
 
 def error(code: int) -> Reply:
     return {"status": "ERROR", "status_code": code, "status_text": status_text(code)}
-
-
-def segments(text: str) -> int:
-    """SMS parts by the GSM rule (smsbridge.segments); an empty text prices as one SMS (S5)."""
-    return max(1, measure(text).segments)
 
 
 def price(phone: str) -> Decimal:
@@ -94,7 +81,8 @@ class _Account:
     balance: Decimal
     senders: tuple[str, ...]
     daily_limit: int | None
-    stoplist: frozenset[str]
+    stoplist: dict[str, str]  # number → note (/stoplist/*; sends to it get 209)
+    initial_stoplist: dict[str, str] = field(default_factory=dict)  # what a reset restores
     callbacks: list[str] = field(default_factory=list)
 
 
@@ -147,12 +135,21 @@ class SmsRuEmulator:
         self._reset_locked()
 
     def _reset_locked(self) -> None:
+        for account in self._accounts.values():
+            account.stoplist = dict(account.initial_stoplist)
         self.latency = 0.0
+        # Where the recipients are: `daytime=1` sends wait for their morning (a test may set a
+        # zone where it is night now).
+        self.recipient_timezone: timezone = _MSK
         self.delays = DEFAULT_DELAYS
         self.clock: Callable[[], float] = time.monotonic  # drives status progression only
         self.callbacks_enabled = True
         self.callback_retry_delay = DEFAULT_RETRY_DELAY
         self.hang_seconds = DEFAULT_HANG_SECONDS
+        self.ucs2_unit: Ucs2Unit = "utf16"  # how an emoji counts: unpublished (see segments.py)
+        # Rules by number (sandbox/smsru/outcomes.py): a send-time refusal code, a final status.
+        self.refusal: Callable[[str], int | None] = lambda _digits: None
+        self.final_status: Callable[[str], int] = lambda _digits: 103
         self._outage: Outage | None = None
         self._outage_remaining: int | None = None
         self._top_level_error: int | None = None
@@ -170,7 +167,8 @@ class SmsRuEmulator:
         }
 
     def reset(self) -> None:
-        """Forget messages, logs, queued callbacks and switches; keep accounts and their URLs."""
+        """Forget messages, logs, queued callbacks, switches and stop-list changes; keep accounts
+        and their URLs."""
         with self._lock:
             self._reset_locked()
 
@@ -192,7 +190,8 @@ class SmsRuEmulator:
                 balance=Decimal(balance),
                 senders=tuple(senders),
                 daily_limit=daily_limit,
-                stoplist=frozenset(phone.removeprefix("+") for phone in stoplist),
+                stoplist={phone.removeprefix("+"): "" for phone in stoplist},
+                initial_stoplist={phone.removeprefix("+"): "" for phone in stoplist},
             )
 
     def knows(self, api_id: str) -> bool:
@@ -206,6 +205,18 @@ class SmsRuEmulator:
     def set_balance(self, api_id: str, balance: Decimal) -> None:
         with self._lock:
             self._accounts[api_id].balance = Decimal(balance)
+
+    def stoplist_of(self, api_id: str) -> dict[str, str]:
+        with self._lock:
+            return dict(self._accounts[api_id].stoplist)
+
+    def add_to_stoplist(self, api_id: str, phone: str, note: str = "") -> None:
+        with self._lock:
+            self._accounts[api_id].stoplist[phone.removeprefix("+")] = note
+
+    def remove_from_stoplist(self, api_id: str, phone: str) -> None:
+        with self._lock:
+            self._accounts[api_id].stoplist.pop(phone.removeprefix("+"), None)
 
     def senders_of(self, api_id: str) -> tuple[str, ...]:
         with self._lock:
@@ -313,8 +324,10 @@ class SmsRuEmulator:
         recipients: Sequence[tuple[str, str]],
         sender: str | None,
         test: bool,
+        daytime: bool = False,
     ) -> Reply:
         now, at = self.clock(), datetime.now(UTC)
+        hold = self._night_left(at) if daytime else 0.0
         with self._lock:
             self._advance_locked(now)
             account = self._accounts[api_id]
@@ -332,7 +345,7 @@ class SmsRuEmulator:
             for a in assessed:
                 entry = ok() if a.code == 100 else error(a.code)
                 if a.code in (100, 221):  # the live API gives 221 entries an sms_id too
-                    entry["sms_id"] = self._issue(api_id, a, sender, test, now, at)
+                    entry["sms_id"] = self._issue(api_id, a, sender, test, now + hold, at)
                 entries[a.key] = entry
             return ok(sms=entries, balance=float(account.balance))
 
@@ -367,7 +380,7 @@ class SmsRuEmulator:
                         "status": "OK",
                         "status_code": message.status,
                         "cost": float(message.cost),
-                        "status_text": meaning(message.status),
+                        "status_text": status_text(message.status),
                     }
         return ok(sms=entries)
 
@@ -402,7 +415,7 @@ class SmsRuEmulator:
 
     def post_test_heartbeat(self) -> None:
         """Queue a `test` record for every registered URL, as SMS.ru does when testing a handler."""
-        record = f"test\n{int(time.time())}"
+        record = heartbeat_record(int(time.time()))
         with self._lock:
             for outbox in self._outboxes.values():
                 outbox.pending.append(record)
@@ -421,7 +434,7 @@ class SmsRuEmulator:
                 if outbox.batch is not None:
                     outbox.busy = True
                     values = list(outbox.batch)
-                    claimed.append(PendingDelivery(url, values, sign(api_id, values), outbox))
+                    claimed.append(PendingDelivery(url, values, signature(api_id, values), outbox))
         return claimed
 
     def finish_delivery(self, delivery: PendingDelivery, result: int | str, done: bool) -> None:
@@ -465,9 +478,11 @@ class SmsRuEmulator:
         number = raw.strip()
         digits = number.removeprefix("+")
         valid = _PHONE.fullmatch(digits) is not None
-        parts = segments(text)
+        parts = count(text, ucs2_unit=self.ucs2_unit).parts
         if digits in self._number_errors:
             code = self._number_errors[digits]
+        elif valid and (refused := self.refusal(digits)) is not None:
+            code = refused
         elif not valid:
             code = 202
         elif require_text and not text:
@@ -508,6 +523,24 @@ class SmsRuEmulator:
                     heapq.heappush(self._schedule, (now + due, next(self._seq), sms_id, code))
         return sms_id
 
+    def recipients_at(self, hour: int) -> None:
+        """Put the recipients where it is now `hour` o'clock (tests: day or night at will)."""
+        now = datetime.now(UTC)
+        offset = (hour - now.hour + 12) % 24 - 12
+        with self._lock:
+            self.recipient_timezone = timezone(timedelta(hours=offset))
+
+    def _night_left(self, at: datetime) -> float:
+        """Seconds until the recipient's 10:00 if it is night there (from 20:00; whether the
+        small hours count too is unconfirmed, and here they do), else 0: `daytime=1` holds it."""
+        local = at.astimezone(self.recipient_timezone)
+        if DAY_STARTS <= local.hour < NIGHT_STARTS:
+            return 0.0
+        morning = local.replace(hour=DAY_STARTS, minute=0, second=0, microsecond=0)
+        if local.hour >= NIGHT_STARTS:
+            morning += timedelta(days=1)
+        return (morning - local).total_seconds()
+
     def _used_today(self, api_id: str) -> int:
         today = datetime.now(_MSK).date()
         return sum(
@@ -522,9 +555,11 @@ class SmsRuEmulator:
             message = self._messages.get(sms_id)
             if message is None:
                 continue
-            message.status = self._finals.get(message.phone, 103) if code is None else code
+            if code is None:
+                code = self._finals.get(message.phone) or self.final_status(message.phone)
+            message.status = code
             if self.callbacks_enabled:
-                record = status_record(sms_id, message.status)
+                record = sms_status_record(sms_id, message.status, int(time.time()))
                 for url in self._accounts[message.api_id].callbacks:
                     self._outboxes[(message.api_id, url)].pending.append(record)
 

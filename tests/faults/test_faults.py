@@ -22,24 +22,33 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fault_processes import SMSBRIDGE, WebhookProcess, environment
 from pydantic import SecretStr
 from sqlalchemy import Engine, func, update
 from sqlmodel import Session, col, select
 from support import SECRET, SMSRU_KEY, Webhook, signed_callback, wait_for
+from support.fault_processes import (
+    INTAKE_ONLY,
+    SMSBRIDGE,
+    WEBHOOK,
+    WORKER,
+    SmsbridgeProcess,
+    environment,
+    round_robin,
+)
 
 from clients.smsru.callbacks import status_record
 from models import Message, Portal, StatusLog
 from models.types import utcnow
 from sandbox.bitrix24.messages import FORM_CONTENT_TYPE, encode, message_fields, new_message_id
 from sandbox.bitrix24.portal import PortalEmulator
+from sandbox.server import BackgroundServer, bound_socket
 from sandbox.smsru import SmsRuEmulator
 from sandbox.smsru.state import FINAL_CODES
 from smsbridge.config import Settings
-from smsbridge.registration import callback_path, handler_path
+from smsbridge.endpoints import callback_path, portal_handler_path
 from smsbridge.runtime import runtime
-from smsbridge.states import FINAL
-from smsbridge.status_poll import PollSummary, poll_due
+from smsbridge.status.poll import PollSummary, poll_due
+from smsbridge.status.states import FINAL
 from webhook.outbox import INTERRUPTED
 from webhook.send_plan import MAX_NUMBERS_PER_CALL
 from webhook.sender import SenderOptions
@@ -174,8 +183,8 @@ def assert_portal_shows_final_statuses(bitrix24: PortalEmulator, messages: list[
 @pytest.fixture
 def spawn(
     tmp_path: Path, settings: Settings, bitrix24: PortalEmulator, smsru: SmsRuEmulator
-) -> Iterator[Callable[..., list[WebhookProcess]]]:
-    """Start `smsbridge webhook` processes configured for the test's database and emulators."""
+) -> Iterator[Callable[..., list[SmsbridgeProcess]]]:
+    """Start `smsbridge` processes configured for the test's database and emulators."""
     env = {
         "DATABASE_URL": settings.database_url,
         "WEBHOOK_SECRET": SECRET,
@@ -183,14 +192,21 @@ def spawn(
         "SMSRU_API_URL": settings.smsru_base,
         "BITRIX24_CLIENT_ID": bitrix24.client_id,
         "BITRIX24_CLIENT_SECRET": bitrix24.client_secret,
-        "BITRIX24_OAUTH_URL": bitrix24.base_url,
+        "BITRIX24_OAUTH_URL": bitrix24.oauth_url,
     }
-    started: list[WebhookProcess] = []
+    started: list[SmsbridgeProcess] = []
 
-    def start(count: int = 1, port: int | None = None) -> list[WebhookProcess]:
-        """`count` processes started together (on `port`, for one), each ready when returned."""
+    def start(
+        count: int = 1,
+        port: int | None = None,
+        role: tuple[str, ...] = WEBHOOK,
+        public_url: str | None = None,
+    ) -> list[SmsbridgeProcess]:
+        """`count` processes of `role` started together (on `port`, for one), each ready when
+        returned; `public_url`: the address they stand behind (else each its own)."""
+        public = {"PUBLIC_URL": public_url} if public_url else {}
         processes = [
-            WebhookProcess(f"webhook-{len(started) + n}", tmp_path, env, port)
+            SmsbridgeProcess(f"{role[0]}-{len(started) + n}", tmp_path, env | public, port, role)
             for n in range(1, count + 1)
         ]
         started.extend(processes)
@@ -210,7 +226,7 @@ def spawn(
 
 
 def test_sigkill_mid_campaign_loses_nothing(
-    spawn: Callable[..., list[WebhookProcess]],
+    spawn: Callable[..., list[SmsbridgeProcess]],
     bitrix24: PortalEmulator,
     smsru: SmsRuEmulator,
     engine: Engine,
@@ -283,7 +299,7 @@ def test_sigkill_mid_campaign_loses_nothing(
 
 @postgres_only
 def test_two_replicas_on_postgres_send_and_push_each_message_once(
-    spawn: Callable[..., list[WebhookProcess]],
+    spawn: Callable[..., list[SmsbridgeProcess]],
     bitrix24: PortalEmulator,
     smsru: SmsRuEmulator,
     engine: Engine,
@@ -296,7 +312,7 @@ def test_two_replicas_on_postgres_send_and_push_each_message_once(
     message_ids = [new_message_id() for _ in numbers]
     for message_id in message_ids:
         bitrix24.register_message(message_id, code="smsru", author_id=None)
-    handler = handler_path(bitrix24.member_id, SECRET)
+    handler = portal_handler_path(bitrix24.member_id, SECRET)
 
     def post(n: int) -> int:
         fields = message_fields("sender", numbers[n], "Две реплики", message_id=message_ids[n])
@@ -317,6 +333,50 @@ def test_two_replicas_on_postgres_send_and_push_each_message_once(
     assert all("sent batch" in replica.output() for replica in replicas), "one replica sat idle"
 
 
+@postgres_only
+@pytest.mark.timeout(300)  # four processes, a proxy and both emulators on two shared cores
+def test_two_web_and_two_worker_processes_send_and_push_each_message_once(
+    spawn: Callable[..., list[SmsbridgeProcess]],
+    bitrix24: PortalEmulator,
+    smsru: SmsRuEmulator,
+    engine: Engine,
+    settings: Settings,
+) -> None:
+    """Process roles: intake replicas and worker processes apart, behind one public URL."""
+    smsru.latency = 0.02
+    proxy_socket = bound_socket()
+    public_url = f"http://127.0.0.1:{proxy_socket.getsockname()[1]}"
+    web = spawn(2, role=INTAKE_ONLY, public_url=public_url)
+    workers = spawn(2, role=WORKER)
+    numbers = phones("904", 200)
+    with BackgroundServer(round_robin([process.url for process in web]), sock=proxy_socket):
+        install(bitrix24, public_url)  # the HANDLER and the callback URL are the proxy's
+        message_ids = campaign(bitrix24, numbers)  # POSTs alternate between the web processes
+        assert {d.result for d in bitrix24.handler_deliveries} == {200}
+        settle(engine, smsru, settings)  # callbacks come through the proxy too
+        wait_for(lambda: all_final_and_pushed(engine), timeout=60)
+        health = [process.health() for process in web + workers]
+    for process in web + workers:  # SIGTERM lets a send or a push in flight finish
+        assert process.stop() in (0, -15)
+
+    assert sends_by_number(smsru) == Counter(n.removeprefix("+") for n in numbers)  # once each
+    history = bitrix24.status_history
+    assert all(history.get(message_id) == ["delivered"] for message_id in message_ids)
+    assert_portal_shows_final_statuses(bitrix24, stored(engine))
+    assert (
+        health
+        == [{"status": "ok", "database": "ok"}] * 2
+        + [{"status": "ok", "database": "ok", "sender": "running", "pusher": "running"}] * 2
+    )
+    for process in web:
+        assert "message accepted" in process.output(), "a web process took no message"
+        assert "sent batch" not in process.output()  # no sender in a web process
+    assert any("callback applied" in process.output() for process in web)
+    for process in workers:
+        assert "sent batch" in process.output(), "a worker process sat idle"
+        assert "listening for wake-ups" in process.output()
+
+
 def start_installed(
     start_webhook: Callable[..., Webhook], bitrix24: PortalEmulator, options: SenderOptions
 ) -> Webhook:
@@ -325,7 +385,7 @@ def start_installed(
         options,
         bitrix24_client_id=bitrix24.client_id,
         bitrix24_client_secret=SecretStr(bitrix24.client_secret),
-        bitrix24_oauth_url=bitrix24.base_url,
+        bitrix24_oauth_url=bitrix24.oauth_url,
         smsru_api_id=SecretStr(SMSRU_KEY),
     )
     install(bitrix24, webhook.server.url)
@@ -394,7 +454,9 @@ def test_portal_faults_statuses_wait_then_flow(
         bitrix24.expire_access_tokens()
         bitrix24.fail_next(2, 500, "INTERNAL_SERVER_ERROR")
         bitrix24.hang_next(1, 2.0)  # the first of them is slow as well
-        bitrix24.burst = 2  # the portal is busy: 2 requests/s, no burst to speak of
+        # The portal is busy: a request every 2 s, no burst to speak of (slower than our 2/s, so
+        # its refusal is met however slowly a loaded machine sends).
+        bitrix24.rate, bitrix24.burst = 0.5, 2
         since = len(bitrix24.request_log)
     wait_for(lambda: all_final_and_pushed(engine), timeout=60)
 
@@ -433,11 +495,13 @@ def test_revoked_portal_is_reported_and_recovers_after_reinstall(
     bitrix24.revoke()
     message_ids = campaign(bitrix24, phones("907", 10))
     wait_for(lambda: stored_portal(engine).auth_error is not None)
+    asked = len(bitrix24.request_log)  # what the portal was asked before the refusal was stored
     assert "invalid_grant" in (stored_portal(engine).auth_error or "")
     listing = portal_list(tmp_path, installed_settings)
     assert bitrix24.member_id in listing and "invalid_grant" in listing
     settle(engine, smsru, installed_settings)  # SMS.ru still delivers; only the portal is cut off
-    time.sleep(0.5)  # ten pusher rounds: a push that should wait would have gone out by now
+    assert httpx.get(installed.server.url + "/healthz").status_code == 200  # workers still up
+    assert len(bitrix24.request_log) == asked  # the statuses wait: the pusher asked nothing since
     assert all(m.push_pending for m in stored(engine))
     assert {bitrix24.message_status(message_id) for message_id in message_ids} == {"sent"}
     assert bitrix24.status_history == {}

@@ -1,5 +1,5 @@
-"""`daily-report` run for real (Prefect server, SMS.ru emulator for the balance), and the
-`smsbridge report` command: the figures, the artifacts and a self-contained, escaped HTML page."""
+"""`daily-report` run for real (Prefect server, SMS.ru emulator for the balance): the figures,
+the artifacts and a self-contained, escaped HTML page."""
 
 from __future__ import annotations
 
@@ -12,20 +12,20 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-import typer
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 from pydantic import SecretStr
+from report_support import REFUSALS_TEXT, assert_self_contained, seed_refusals, seeded_days
 from sqlalchemy import Engine
 from sqlmodel import Session
 from support import SMSRU_KEY
-from typer.testing import CliRunner
 
-from flows.daily_report import daily_report
+from flows.daily_report import daily_report, headline_markdown
 from models import Message, Portal
 from sandbox.smsru import SmsRuEmulator
-from smsbridge.commands.report import report
 from smsbridge.config import Settings
+from smsbridge.report.figures import compute
+from smsbridge.report.load import read_messages
 
 MOSCOW = "flow-moscow"
 EAST = '<b>"east" & co</b>'  # a member_id is data: the page must show it, not obey it
@@ -66,6 +66,7 @@ def seed(engine: Engine) -> None:
                     send_code=refused or 100,
                     status_code=status,
                     error=f"SMS.ru {refused}: no route" if refused else None,
+                    failure="refused" if refused else None,
                     cost=Decimal(cost) if cost else None,
                     accepted_at=accepted,
                     sent_at=sent_at,
@@ -73,13 +74,6 @@ def seed(engine: Engine) -> None:
                 )
             )
         session.commit()
-
-
-def assert_self_contained(page: str) -> None:
-    lowered = page.lower()
-    for outside in ("http://", "https://", "<script", "<link", "src=", "url(", "@import"):
-        assert outside not in lowered, outside
-    assert "<svg" in page  # the charts are drawn inline
 
 
 async def run_flow(settings: Settings, reports_dir: Path) -> tuple[dict[str, Any], list[Any]]:
@@ -124,7 +118,7 @@ def test_the_flow_publishes_the_report_and_writes_the_page(
         "long_saving": "3.52",
         "accounts": [
             {
-                "key": "SMSRU_API_ID",
+                "key": "shared account",
                 "balance": "100000.0",  # as SMS.ru's JSON gives it
                 "daily_limit": None,
                 "used_today": 0,
@@ -175,59 +169,13 @@ def test_a_malformed_day_fails_the_flow(settings: Settings) -> None:
         asyncio.run(daily_report.fn(day="10.03.2026", settings=settings))
 
 
-def invoke(args: list[str], settings: Settings, tmp_path: Path) -> Any:
-    app = typer.Typer()
-    app.command()(report)
-    environment = {
-        "DATABASE_URL": settings.database_url,
-        "SMSRU_API_URL": settings.smsru_base,
-        "SMSRU_API_ID": SMSRU_KEY,
-    }
-    return CliRunner().invoke(app, args, env=environment)
-
-
-def test_the_command_prints_the_headline_and_writes_the_page(
-    engine: Engine,
-    settings: Settings,
-    smsru: SmsRuEmulator,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+def test_the_markdown_headline_says_what_the_policy_refused_and_why(
+    engine: Engine, settings: Settings
 ) -> None:
-    seed(engine)
-    monkeypatch.chdir(tmp_path)  # no .env of the project's
+    seed_refusals(engine)
+    days = seeded_days(engine)
+    report = compute(read_messages(settings.database, days), days)
 
-    result = invoke(["--day", "2026-03-10", "--reports-dir", "out"], settings, tmp_path)
+    markdown = headline_markdown(report, "reports/page.html")
 
-    assert result.exit_code == 0, result.output
-    page = tmp_path / "out" / PAGE
-    assert_self_contained(page.read_text(encoding="utf-8"))
-    lines = result.stdout.splitlines()
-    assert any("SMS daily report — 2026-03-10" in line for line in lines)
-    assert any("Messages" in line and " 4 " in line for line in lines)
-    assert any("Delivered" in line and " 2 " in line for line in lines)
-    assert f"HTML report: {Path('out') / PAGE}" in result.stdout
-
-
-@pytest.mark.parametrize(
-    ("args", "code", "says"),
-    [
-        (["--day", "2026-13-01"], 2, "YYYY-MM-DD"),
-        (["--day", "2026-03-10", "--member-id", "nobody"], 1, "no portal nobody is stored"),
-    ],
-)
-def test_the_command_refuses_bad_input(
-    args: list[str],
-    code: int,
-    says: str,
-    engine: Engine,
-    settings: Settings,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.chdir(tmp_path)
-
-    result = invoke([*args, "--reports-dir", "out"], settings, tmp_path)
-
-    assert result.exit_code == code
-    assert says in result.stderr
-    assert not (tmp_path / "out").exists()
+    assert f"| Refused by the message policy | {REFUSALS_TEXT} |" in markdown

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from datetime import timedelta
 
 import pytest
@@ -82,3 +83,19 @@ def test_nothing_due_asks_nothing(
     summary = asyncio.run(poll_statuses.fn(settings=settings))
     assert summary["due"] == 0
     assert not [r for r in smsru.requests if r.path == "/sms/status"]
+
+
+def test_one_run_polls_again_and_again_within_its_window(
+    webhook: Webhook, smsru: SmsRuEmulator, settings: Settings
+) -> None:
+    """The deployment's hourly run makes a pass every `every` seconds: a message that becomes
+    due while it runs is polled by that same run."""
+    smsru.callbacks_enabled = False
+    webhook.post_message()
+    webhook.wait_until_settled()
+    threading.Timer(0.5, make_due, args=(webhook.engine,)).start()
+
+    summary = asyncio.run(poll_statuses.fn(settings=settings, window=2.0, every=0.3))
+
+    assert (summary["due"], summary["polled"]) == (1, 1)
+    assert len([r for r in smsru.requests if r.path == "/sms/status"]) == 1

@@ -28,6 +28,8 @@ from support import APPLICATION_TOKEN, MEMBER_ID, SECRET, SMSRU_KEY, Webhook
 from clients.smsru.callbacks import ordered_values, sign
 from models import Portal
 from sandbox.bitrix24.portal import PortalEmulator
+from smsbridge.frame import token as frame_token
+from smsbridge.secret import handler_secret
 
 pytestmark = pytest.mark.usefixtures("smsru")
 
@@ -126,7 +128,8 @@ def test_healthz_and_metrics(webhook: Webhook) -> None:
 
 def test_handler(webhook: Webhook) -> None:
     path = "/bitrix24/handler/{member_id}/{secret}"
-    statuses = fuzz(webhook, "POST", path, toward_intake, member_id=MEMBER_ID, secret=SECRET)
+    secret = handler_secret(SECRET, MEMBER_ID)
+    statuses = fuzz(webhook, "POST", path, toward_intake, member_id=MEMBER_ID, secret=secret)
     assert statuses.total() == EXAMPLES
     assert {400, 401} <= set(statuses), "the fuzz did not reach past the secret check"
     assert {200, 422} & set(statuses), "no fuzz case was stored"
@@ -139,17 +142,18 @@ def test_smsru_callback(webhook: Webhook) -> None:
 
 
 def test_install(installed: Webhook, bitrix24: PortalEmulator) -> None:
-    endpoint = "auth[client_endpoint]"
+    endpoint = "auth[server_endpoint]"
 
     def to_the_emulator(case: Case, data: st.DataObject) -> None:
-        """Every install names the emulated portal as its REST endpoint: nothing leaves loopback."""
+        """Every install names the emulated authorization server: nothing leaves loopback."""
         if isinstance(case.body, dict):
-            assume(not any("client_endpoint" in key for key in case.body if key != endpoint))
-            case.body[endpoint] = bitrix24.client_endpoint
+            assume(not any("server_endpoint" in key for key in case.body if key != endpoint))
+            if data.draw(st.booleans(), label="the trusted authorization server"):
+                case.body[endpoint] = f"{bitrix24.oauth_url}/rest/"
             if data.draw(st.booleans(), label="the installed portal's member_id"):
                 case.body["auth[member_id]"] = MEMBER_ID
         else:
-            assume("client_endpoint" not in str(case.body))
+            assume("server_endpoint" not in str(case.body))
 
     statuses = fuzz(installed, "POST", "/bitrix24/install", to_the_emulator, "registration failed")
     assert statuses.total() == EXAMPLES
@@ -157,3 +161,41 @@ def test_install(installed: Webhook, bitrix24: PortalEmulator) -> None:
     with Session(installed.engine) as session:
         portal = session.exec(select(Portal).where(Portal.member_id == MEMBER_ID)).one()
     assert portal.application_token == bitrix24.application_token, "a forged install took it"
+
+
+def test_uninstall_and_update(installed: Webhook, bitrix24: PortalEmulator) -> None:
+    """Forged app events, some naming the installed portal: none is believed."""
+
+    def at_the_installed_portal(case: Case, data: st.DataObject) -> None:
+        if isinstance(case.body, dict) and data.draw(st.booleans(), label="our member_id"):
+            case.body["auth[member_id]"] = MEMBER_ID
+
+    for path in ("/bitrix24/uninstall", "/bitrix24/update"):
+        statuses = fuzz(installed, "POST", path, at_the_installed_portal)
+        assert statuses.total() == EXAMPLES
+        assert {400, 403} <= set(statuses) and 200 not in statuses
+    with Session(installed.engine) as session:
+        portal = session.exec(select(Portal).where(Portal.member_id == MEMBER_ID)).one()
+    assert portal.refresh_token and portal.uninstalled_at is None, "a forged uninstall took it"
+
+
+def with_page_token(case: Case, data: st.DataObject) -> None:
+    """Sometimes a real token of the portal's admin, so that the fuzz reaches the forms."""
+    if isinstance(case.body, dict) and data.draw(st.booleans(), label="a real token"):
+        case.body["token"] = frame_token.issue(SECRET, MEMBER_ID, 1, True)
+        if data.draw(st.booleans(), label="a real action"):
+            case.body["action"] = data.draw(st.sampled_from(PAGE_ACTIONS), label="action")
+
+
+PAGE_ACTIONS = ("key", "sender", "test_mode", "policy", "stop_add", "stop_remove", "stop_import")
+
+
+def test_app_page(installed: Webhook) -> None:
+    for path in ("/bitrix24/app", "/bitrix24/app/install"):
+        statuses = fuzz(installed, "POST", path)
+        assert statuses.total() == EXAMPLES and not {200} & set(statuses)  # nothing forged gets in
+    for path in ("/bitrix24/app/view", "/bitrix24/app/settings", "/bitrix24/app/probe"):
+        statuses = fuzz(installed, "POST", path, with_page_token)
+        assert statuses.total() == EXAMPLES
+        assert {200, 400} & set(statuses), f"{path}: the fuzz did not reach past the token"
+    fuzz(installed, "GET", "/bitrix24/app/probe/{pk}")

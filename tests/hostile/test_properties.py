@@ -32,10 +32,9 @@ from clients.smsru.callbacks import sign, status_record
 from models import Message, Portal, StatusLog
 from models.types import utcnow
 from sandbox.bitrix24.messages import FORM_CONTENT_TYPE, Author, encode, message_fields
-from smsbridge.registration import callback_path, handler_path
+from smsbridge.endpoints import callback_path, handler_path, portal_handler_path
+from webhook.forms import MAX_BODY, FormError, parse_php_form
 from webhook.handler_request import HandlerRequest, RequestError
-from webhook.php_form import FormError, parse_php_form
-from webhook.problems import MAX_BODY
 
 pytestmark = pytest.mark.usefixtures("smsru")
 
@@ -388,7 +387,7 @@ def test_a_replayed_callback_changes_nothing(webhook: Webhook, portal: Portal) -
 # --- sizes and encodings, on every form endpoint --------------------------------------------
 
 ENDPOINTS = {
-    "handler": handler_path(MEMBER_ID, SECRET),
+    "handler": portal_handler_path(MEMBER_ID, SECRET),
     "callback": callback_path(SECRET),
     "install": "/bitrix24/install",
 }

@@ -18,12 +18,14 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
+from support import wait_for
 
-from sandbox.bitrix24.app import create_app
+from sandbox.bitrix24.authserver import AuthorizationServer
 from sandbox.bitrix24.messages import FORM_CONTENT_TYPE
 from sandbox.bitrix24.portal import PortalEmulator
+from sandbox.bitrix24.serve import portal_app, served_at
 from sandbox.server import BackgroundServer
-from webhook.php_form import parse_php_form
+from webhook.forms import parse_php_form
 
 APPLICATION_TOKEN = "51856fefc120afa4b628cc82d3935cce"
 TIME_KEYS = {
@@ -40,9 +42,12 @@ TIME_KEYS = {
 
 @pytest.fixture
 def portal() -> Iterator[PortalEmulator]:
-    emulator = PortalEmulator(application_token=APPLICATION_TOKEN)
-    with BackgroundServer(create_app(emulator)) as server:
-        emulator.base_url = server.url
+    emulator, authorization = (
+        PortalEmulator(application_token=APPLICATION_TOKEN),
+        AuthorizationServer(),
+    )
+    with BackgroundServer(portal_app(emulator, authorization)) as server:
+        served_at(emulator, authorization, server.url)
         yield emulator
 
 
@@ -80,7 +85,7 @@ def error(response: httpx.Response, status: int, code: str, description: str | N
 
 def refresh(http: httpx.Client, portal: PortalEmulator, refresh_token: str) -> httpx.Response:
     return http.get(
-        "/oauth/token/",
+        f"{portal.oauth_url}/oauth/token/",
         params={
             "grant_type": "refresh_token",
             "client_id": portal.client_id,
@@ -159,9 +164,11 @@ def test_oauth_refuses_a_wrong_client_and_unknown_grants(
         "client_secret": "nope",
         "refresh_token": tokens["refresh_token"],
     }
-    response = http.post("/oauth/token/", data=wrong)
+    response = http.post(f"{portal.oauth_url}/oauth/token/", data=wrong)
     assert (response.status_code, response.json()["error"]) == (400, "invalid_client")
-    response = http.get("/oauth/token/", params=wrong | {"grant_type": "password"})
+    response = http.get(
+        f"{portal.oauth_url}/oauth/token/", params=wrong | {"grant_type": "password"}
+    )
     assert response.json()["error"] == "invalid_request"
     assert refresh(http, portal, tokens["refresh_token"]).status_code == 200  # still unused
     assert portal.refresh_calls == 3
@@ -215,6 +222,27 @@ def test_rest_takes_query_form_and_json_and_any_key_case(
     error(rest(http, "no.such.method", token), 404, "ERROR_METHOD_NOT_FOUND", "Method not found!")
 
 
+def test_forms_are_read_as_php_reads_them(
+    portal: PortalEmulator, http: httpx.Client, token: str
+) -> None:
+    form = (
+        f"auth={token}&fields[NAME]=Ivan&fields[NAME]=Anna&fields[PHONE][][VALUE]=%2B7925"
+        "&fields[PHONE][][VALUE]=%2B7926&fields[COMMENTS=dropped&fields.x=ignored&=&&"
+    )
+    response = http.post(
+        "/rest/crm.contact.add", content=form, headers={"Content-Type": FORM_CONTENT_TYPE}
+    )
+    contact = portal.entity("contact", ok(response))
+    assert contact["NAME"] == "Anna"  # the last value wins
+    assert [phone["VALUE"] for phone in contact["PHONE"]] == ["+7925", "+7926"]
+    assert contact["COMMENTS"] is None
+    command = "crm.contact.update?id={}&fields[NAME]=B%FF&fields[LAST_NAME]=C+D".format(
+        contact["ID"]
+    )
+    assert ok(rest(http, "batch", token, cmd=[command]))["result_error"] == []
+    assert portal.entity("contact", int(contact["ID"]))["LAST_NAME"] == "C D"
+
+
 # --- rate limit and faults ------------------------------------------------------------------------
 
 
@@ -235,8 +263,8 @@ def test_rate_limit_is_a_leaky_bucket(
     last = rest(http, "app.info", token)
     if last.status_code == 503:
         assert last.json() == observed
-    time.sleep(0.6)  # drains at least one request at 2/s
-    assert rest(http, "app.info", token).status_code == 200
+    # It drains at 2/s: a request goes through again within 0.6 s (refused ones do not fill it).
+    wait_for(lambda: rest(http, "app.info", token).status_code == 200, timeout=0.6)
 
 
 def test_a_batch_counts_as_one_request(
@@ -445,6 +473,80 @@ def test_status_updates_apply_in_arrival_order(
     assert portal.message_status("a" * 32) == "failed"
 
 
+def test_batch_chains_an_added_item_as_the_documented_example_does(
+    portal: PortalEmulator, http: httpx.Client, token: str
+) -> None:
+    # The documentation's form: the command double-encoded in the query string.
+    cmd = {
+        "add": "crm.contact.add?fields%5BNAME%5D=Ivan",
+        "get": "crm.contact.get?ID=%24result%5Badd%5D",
+        "rename": "crm.contact.update?ID=$result[add]&fields[LAST_NAME]=$result[get][NAME]ov",
+        "again": "crm.contact.get?ID=$result[add]",
+    }
+    query = urlencode({"auth": token, "halt": 0} | {f"cmd[{k}]": v for k, v in cmd.items()})
+    result = ok(http.get(f"/rest/batch?{query}"))
+    added = result["result"]["add"]
+    assert result["result_error"] == []
+    assert result["result"]["get"]["ID"] == str(added)
+    # A reference runs to the next whitespace: the "ov" after it went with it.
+    assert result["result"]["again"]["LAST_NAME"] == "Ivan"
+
+
+def test_batch_reads_the_sdks_chained_list_by_last_id(
+    portal: PortalEmulator, http: httpx.Client, token: str
+) -> None:
+    ids = [portal.add_contact(f"C{i}") for i in range(120)]
+    base = "crm.contact.list?order[ID]=ASC&select[]=ID&start=-1"
+    cmd = {
+        "cmd_0": f"{base}&filter[>ID]=0",
+        "cmd_1": f"{base}&filter[>ID]=$result[cmd_0][49][ID]",
+        "cmd_2": f"{base}&filter[>ID]=$result[cmd_1][49][ID]",
+    }
+    result = ok(rest(http, "batch", token, cmd=cmd))["result"]
+    read = [int(row["ID"]) for key in cmd for row in result[key]]
+    assert read == ids
+
+
+def test_batch_pages_by_next_and_total_and_start_over_past_the_last_page(
+    portal: PortalEmulator, http: httpx.Client, token: str
+) -> None:
+    ids = [portal.add_contact(f"C{i}") for i in range(70)]
+    base = "crm.contact.list?order[ID]=ASC&select[]=ID"
+    cmd = {
+        "p0": f"{base}&start=0",
+        "p1": f"{base}&start=$next[p0]",
+        "p2": f"{base}&start=$next[p1]",  # p1 is the last page: no next, the whole next map
+        "count": "crm.contact.get?ID=$total[p0]",
+    }
+    result = ok(rest(http, "batch", token, cmd=cmd))
+    pages = result["result"]
+    assert [int(r["ID"]) for r in pages["p0"] + pages["p1"]] == ids
+    assert [int(r["ID"]) for r in pages["p2"]] == ids[:50]  # start=[…] is 1: the first page
+    assert result["result_next"] == {"p0": 50, "p2": 50}
+    assert result["result_total"] == {"p0": 70, "p1": 70, "p2": 70}
+    assert pages["count"]["ID"] == str(ids[69])  # total 70 is the 70th contact's ID
+
+
+def test_batch_references_to_a_failed_call_are_not_refused(
+    portal: PortalEmulator, http: httpx.Client, token: str
+) -> None:
+    cmd = {
+        "bad": "crm.contact.get?ID=999",
+        "note": (
+            "crm.contact.add?fields[NAME]=copy of $result[bad][NAME]"
+            "&fields[LAST_NAME]=$error[bad][error_description]"
+            "&fields[SECOND_NAME]=took $time[bad][duration]"
+        ),
+        "read": "crm.contact.get?ID=$result[note]",
+    }
+    result = ok(rest(http, "batch", token, cmd=cmd))
+    assert list(result["result_error"]) == ["bad"]
+    contact = result["result"]["read"]
+    assert contact["NAME"] == "copy of $result[bad][NAME]"  # nothing to write in: left as typed
+    assert contact["LAST_NAME"] == "Not found"
+    assert contact["SECOND_NAME"] == "took $time[bad][duration]"  # the time map is a whole map
+
+
 # --- CRM ------------------------------------------------------------------------------------------
 
 
@@ -464,6 +566,28 @@ def test_list_pages_by_fifty_with_total_and_next(
     assert "total" not in body and "next" not in body
     body = rest(http, "crm.contact.list", token, order={"ID": "DESC"}, select=["ID"]).json()
     assert body["result"][0]["ID"] == str(ids[-1])
+
+
+def test_list_ranges_of_ids_and_orders_agree_with_a_scan(
+    portal: PortalEmulator, http: httpx.Client, token: str
+) -> None:
+    ids = [portal.add_contact(f"C{i % 7}") for i in range(30)]
+
+    def listed(**params: Any) -> list[int]:
+        body = rest(http, "crm.contact.list", token, select=["ID"], **params).json()
+        return [int(row["ID"]) for row in body["result"]]
+
+    low, high = ids[5], ids[20]
+    inside = {">=ID": low, "<ID": high}
+    assert listed(filter=inside) == [i for i in ids if low <= i < high]
+    assert listed(filter={">ID": low, "<=ID": high}) == [i for i in ids if low < i <= high]
+    assert listed(filter={">ID": "x"}) == []  # not a number: compared as text, digits first
+    assert listed(filter={"<ID": [low, high]}) == [i for i in ids if i < high]  # any of them
+    assert listed(filter=inside, order={"ID": "DESC"}) == [
+        i for i in reversed(ids) if low <= i < high
+    ]
+    by_name = sorted(ids, key=lambda i: (f"C{ids.index(i) % 7}", -i))
+    assert listed(order={"NAME": "ASC", "ID": "DESC"}, start=0) == by_name
 
 
 def test_list_filters_exactly_and_matches_the_recorded_shape(
@@ -643,3 +767,25 @@ def test_send_message_posts_the_handler_fields_once(
     assert portal.handler_deliveries[-1] == (robot, 200)
     with pytest.raises(LookupError):
         portal.send_message("crm", "+79255070602", "x", code="other")
+
+
+def test_fields_describe_standard_multi_and_user_fields_as_recorded(
+    portal: PortalEmulator, http: httpx.Client, token: str, recorded: Path
+) -> None:
+    recorded_fields = recorded_response(recorded, "fast_bitrix24_crm_lead_fields_success.json")
+    field = {"FIELD_NAME": "PAYMENT_LINK", "USER_TYPE_ID": "string"}
+    assert ok(rest(http, "crm.lead.userfield.add", token, fields=field))
+
+    fields = ok(rest(http, "crm.lead.fields", token))
+
+    for name in ("ID", "TITLE", "OPPORTUNITY", "PHONE", "DATE_CREATE"):
+        assert fields[name] == recorded_fields["result"][name] | {"title": name}, name
+    [recorded_uf] = [v for k, v in recorded_fields["result"].items() if k == "UF_CRM_1594289616952"]
+    mine = fields["UF_CRM_PAYMENT_LINK"]
+    assert set(mine) == set(recorded_uf) - {"settings"}
+    assert (mine["type"], mine["isDynamic"], mine["title"]) == (
+        "string",
+        True,
+        "UF_CRM_PAYMENT_LINK",
+    )
+    assert set(ok(rest(http, "crm.deal.fields", token))) >= {"TITLE", "OPPORTUNITY", "CONTACT_ID"}

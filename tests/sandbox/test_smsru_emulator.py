@@ -12,7 +12,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -22,13 +21,14 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
+from support import RECORDED as RECORDINGS_ROOT
 
 from clients.smsru.callbacks import ordered_values, sign
-from clients.smsru.codes import meaning
 from sandbox.server import BackgroundServer
 from sandbox.smsru import SmsRuEmulator, create_app
+from sandbox.smsru.codes import status_text
 
-RECORDED = Path(__file__).resolve().parents[3] / "shared" / "reference" / "recorded" / "smsru"
+RECORDED = RECORDINGS_ROOT / "smsru"
 RU = "79255070602"
 RU2 = "74993221627"
 
@@ -216,14 +216,14 @@ def test_more_than_100_numbers(client: httpx.Client, api_id: str) -> None:
     assert call(client, "/sms/send", api_id, to=numbers, msg="Hi") == {
         "status": "ERROR",
         "status_code": 213,
-        "status_text": meaning(213),
+        "status_text": status_text(213),
     }
 
 
 @pytest.mark.parametrize("key", ["wrong", ""])
 def test_unknown_api_id(key: str, client: httpx.Client) -> None:
     reply = call(client, "/sms/send", key, to=RU, msg="Hi")
-    assert reply == {"status": "ERROR", "status_code": 200, "status_text": meaning(200)}
+    assert reply == {"status": "ERROR", "status_code": 200, "status_text": status_text(200)}
 
 
 def test_unknown_method(client: httpx.Client, api_id: str) -> None:
@@ -240,7 +240,7 @@ def test_per_number_errors(
     )
     codes = {number: entry["status_code"] for number, entry in reply["sms"].items()}
     assert codes == {RU: 100, "8-800-junk": 202, "123": 202, "79000000009": 209, "79000000007": 207}
-    assert reply["sms"]["79000000007"]["status_text"] == meaning(207)
+    assert reply["sms"]["79000000007"]["status_text"] == status_text(207)
     assert "sms_id" not in reply["sms"]["123"]
     assert reply["balance"] == 1000 - 3.49
     assert [m.phone for m in emulator.sent] == [RU]
@@ -357,13 +357,13 @@ def test_status_progresses_to_delivered_or_the_set_final(
                 "status": "OK",
                 "status_code": 103,
                 "cost": 3.49,
-                "status_text": meaning(103),
+                "status_text": status_text(103),
             },
             expired: {
                 "status": "OK",
                 "status_code": 104,
                 "cost": 3.49,
-                "status_text": meaning(104),
+                "status_text": status_text(104),
             },
             "000000-1": {
                 "status": "ERROR",
@@ -406,7 +406,7 @@ def test_cost_counts_segments(
     assert reply["sms"] == {
         RU: {"status": "OK", "status_code": 100, "cost": ru, "sms": parts},
         "380501234567": {"status": "OK", "status_code": 100, "cost": ua, "sms": parts},
-        "1": {"status": "ERROR", "status_code": 202, "status_text": meaning(202)},
+        "1": {"status": "ERROR", "status_code": 202, "status_text": status_text(202)},
     }
     assert (reply["total_cost"], reply["total_sms"]) == (
         float(Decimal(ru) + Decimal(ua)),
@@ -414,6 +414,17 @@ def test_cost_counts_segments(
     )
     assert call(client, "/my/balance", api_id)["balance"] == 1000.0
     assert emulator.sent == []
+
+
+def test_how_an_emoji_counts_is_a_switch(
+    client: httpx.Client, emulator: SmsRuEmulator, api_id: str
+) -> None:
+    text = "\N{GRINNING FACE}" * 36  # 72 UTF-16 units, 36 characters
+    assert call(client, "/sms/cost", api_id, to=RU, msg=text)["sms"][RU]["sms"] == 2
+    emulator.ucs2_unit = "codepoint"
+    assert call(client, "/sms/cost", api_id, to=RU, msg=text)["sms"][RU]["sms"] == 1
+    emulator.reset()
+    assert emulator.ucs2_unit == "utf16"
 
 
 def test_account_methods(client: httpx.Client, new_account: Callable[..., str]) -> None:
@@ -511,7 +522,7 @@ def test_outages_count_down(client: httpx.Client, emulator: SmsRuEmulator, api_i
         assert response.json() == {
             "status": "ERROR",
             "status_code": 500,
-            "status_text": meaning(500),
+            "status_text": status_text(500),
         }
     assert call(client, "/my/balance", api_id)["status_code"] == 100
     emulator.outage = "220"

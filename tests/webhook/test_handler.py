@@ -1,16 +1,17 @@
-"""The Bitrix24 handler over real HTTP: what it stores, what it refuses, and what it answers."""
+"""The Bitrix24 handler over real HTTP: what it stores, what it refuses, and what it answers.
+
+A repeated message_id is tested in test_intake.py (stored once) and test_sender.py (concurrent
+repeats over HTTP: one row, one send)."""
 
 from __future__ import annotations
-
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlmodel import Session, select
 from support import MEMBER_ID, SECRET, Webhook
 
 from models import StatusLog
-from sandbox.bitrix24.messages import Author, encode, message_fields, new_message_id
-from smsbridge.registration import handler_path
+from sandbox.bitrix24.messages import Author, encode, message_fields
+from smsbridge.endpoints import handler_path, portal_handler_path
 
 pytestmark = pytest.mark.usefixtures("smsru")
 
@@ -54,22 +55,6 @@ def test_marketing_send_without_an_author(webhook: Webhook) -> None:
     assert (message.kind, message.source, message.author_id) == ("marketing", "campaign", None)
 
 
-def test_a_repeated_message_id_creates_nothing_new(webhook: Webhook) -> None:
-    message_id = new_message_id()
-    first = webhook.post_message(message_id=message_id)
-    again = webhook.post_message(message_id=message_id)
-    assert first.status_code == again.status_code == 200
-    assert len(webhook.messages()) == 1
-
-
-def test_concurrent_duplicates_store_one_row(webhook: Webhook) -> None:
-    body = encode(message_fields("crm", "+79255070602", "Код 1234", author=None))
-    with ThreadPoolExecutor(16) as pool:
-        statuses = list(pool.map(lambda _: webhook.post_form(body).status_code, range(32)))
-    assert statuses == [200] * 32
-    assert len(webhook.messages()) == 1
-
-
 def test_wrong_secret_is_refused_and_nothing_stored(webhook: Webhook) -> None:
     body = encode(message_fields("crm", "+79255070602", "hi"))
     response = webhook.post_form(body, handler_path(MEMBER_ID, "not-the-secret"))
@@ -96,7 +81,7 @@ def test_auth_of_another_portal_is_refused(webhook: Webhook) -> None:
 
 def test_unknown_portal(webhook: Webhook) -> None:
     body = encode(message_fields("crm", "+79255070602", "hi"))
-    response = webhook.post_form(body, handler_path("0" * 32, SECRET))
+    response = webhook.post_form(body, portal_handler_path("0" * 32, SECRET))
     assert response.status_code == 404
     assert "portal" in response.json()["error"]
 
@@ -146,21 +131,29 @@ def test_service_stays_healthy_after_bad_input(webhook: Webhook) -> None:
 
 
 @pytest.mark.parametrize(
-    ("phone", "text", "reason"),
+    ("phone", "text", "reason", "failure"),
     [
-        ("not a phone", "hi", "message_to: not a phone number"),
-        ("+7 925", "hi", "message_to: not a valid phone number"),
-        ("+79255070602", "ж" * 540, "text needs 9 SMS; SMS.ru sends at most 8"),
+        ("not a phone", "hi", "message_to: not a phone number", "invalid_number"),
+        ("+7 925", "hi", "message_to: not a valid phone number", "invalid_number"),
+        # Keypad letters are not guessed into digits (+79992221234 is a stranger).
+        ("+7999abc1234", "hi", "message_to: has letters: not a phone number", "invalid_number"),
+        ("+79255070602", "", "the text is empty", "empty_text"),
+        (
+            "+79255070602",
+            "ж" * 540,
+            "the text needs 9 SMS (ucs2); SMS.ru sends at most 8",
+            "too_long",
+        ),
     ],
 )
 def test_unsendable_content_is_stored_as_failed(
-    webhook: Webhook, smsru: object, phone: str, text: str, reason: str
+    webhook: Webhook, smsru: object, phone: str, text: str, reason: str, failure: str
 ) -> None:
     response = webhook.post_message("crm", phone, text)
     assert response.status_code == 422
     assert response.json()["error"] == reason
     [message] = webhook.messages()
-    assert (message.state, message.error) == ("failed", reason)
+    assert (message.state, message.error, message.failure) == ("failed", reason, failure)
     assert message.final_at is not None
 
 

@@ -1,12 +1,15 @@
 import json
-from pathlib import Path
+import re
 
 import pytest
+from support import RECORDED as RECORDINGS_ROOT
 
+from models import Message
+from models.types import max_length
+from webhook.forms import parse_php_form
 from webhook.handler_request import HandlerRequest, RequestError
-from webhook.php_form import parse_php_form
 
-RECORDED = Path(__file__).resolve().parents[3] / "shared" / "reference" / "recorded" / "bitrix24"
+RECORDED = RECORDINGS_ROOT / "bitrix24"
 
 
 def recorded_form(name: str) -> dict[str, str]:
@@ -82,3 +85,31 @@ def test_malformed_requests(change: dict[str, str | None], reason: str) -> None:
             fields[key] = value
     with pytest.raises(RequestError, match=reason):
         parse(fields)
+
+
+@pytest.mark.parametrize(
+    ("field", "column", "character", "reason"),
+    [
+        ("message_id", Message.message_id, "a", "message_id must be 1–{limit} letters"),
+        ("code", Message.provider_code, "a", "code is not a valid provider CODE"),
+        ("message_to", Message.recipient_raw, "9", "message_to is longer than {limit}"),
+        ("module_id", Message.module_id, "m", "module_id is longer than {limit}"),
+        ("auth[user_id]", Message.author_id, "7", "auth[user_id] is longer than {limit}"),
+    ],
+)
+def test_a_value_the_column_holds_is_taken_and_a_longer_one_refused(
+    field: str, column: object, character: str, reason: str
+) -> None:
+    """The limits are the table's: what passes the check can be stored, and nothing is cut."""
+    limit = max_length(column)
+    fields = recorded_form("docs_messageservice_handler_tutorial.json")
+    parse(fields | {field: character * limit})
+    with pytest.raises(RequestError, match=re.escape(reason.format(limit=limit))):
+        parse(fields | {field: character * (limit + 1)})
+
+
+def test_a_long_workflow_id_is_cut_to_what_the_column_holds() -> None:
+    """Only Bitrix24's own bookkeeping, never compared: cut rather than refuse the message."""
+    fields = recorded_form("docs_messageservice_handler_bizproc_print_r.json")
+    request = parse(fields | {"workflow_id": "w" * 100})
+    assert request.workflow_id == "w" * max_length(Message.workflow_id)

@@ -1,6 +1,7 @@
 from datetime import UTC, datetime
 
-from webhook.send_plan import Claimed, plan_calls
+from webhook.outbox import Claimed
+from webhook.send_plan import plan_calls
 
 
 def message(pk: int, number: str) -> Claimed:

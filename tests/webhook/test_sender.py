@@ -11,10 +11,11 @@ from datetime import timedelta
 from sqlalchemy import Engine, update
 from sqlmodel import Session, select
 from support import Webhook
+from support.rows import queued_message
 
-from models import Message, Portal, StatusLog
+from models import Portal, StatusLog
 from models.types import utcnow
-from sandbox.bitrix24.messages import encode, message_fields, new_message_id
+from sandbox.bitrix24.messages import encode, message_fields
 from sandbox.server import free_port
 from sandbox.smsru import SmsRuEmulator
 from webhook.outbox import INTERRUPTED
@@ -102,33 +103,15 @@ def test_different_texts_and_a_repeated_number(
     assert sorted(s.text for s in smsru.sent) == ["first", "second", "third"]
 
 
-def queued_message(portal: Portal, number: str, text: str, **values: object) -> Message:
-    """A message as the handler stores it, written straight into the outbox."""
-    assert portal.id is not None
-    fields: dict[str, object] = {
-        "portal_id": portal.id,
-        "message_id": new_message_id(),
-        "provider_code": "smsru",
-        "kind": "transactional",
-        "source": "card",
-        "recipient": "+" + number,
-        "recipient_raw": "+" + number,
-        "text": text,
-        "encoding": "gsm7",
-        "segments": 1,
-    }
-    return Message(**(fields | values))
-
-
 def test_per_number_207_fails_with_its_code(webhook: Webhook, smsru: SmsRuEmulator) -> None:
     smsru.set_number_error("79255070602", 207)
     webhook.post_message("crm", "+79255070602", "no route")
     webhook.post_message("crm", "+79161234567", "fine")
     failed, sent = webhook.wait_until_settled()
-    assert (failed.state, failed.send_code) == ("failed", 207)
+    assert (failed.state, failed.send_code, failed.failure) == ("failed", 207, "refused")
     assert failed.error is not None and failed.error.startswith("SMS.ru 207: ")
     assert failed.final_at is not None
-    assert sent.state == "sent"
+    assert (sent.state, sent.failure) == ("sent", None)
 
 
 def test_outage_500_then_every_message_sent_once(webhook: Webhook, smsru: SmsRuEmulator) -> None:
@@ -176,18 +159,22 @@ def test_account_problem_pauses_the_portal_and_resumes(
     def sends() -> int:
         return len([r for r in smsru.requests if r.path == "/sms/send"])
 
-    before, started = sends(), time.monotonic()
-    time.sleep(1.0)  # about three pause windows (0.3 s each)
-    probes, elapsed = sends() - before, time.monotonic() - started
+    def next_probe() -> float:
+        """Wait for the next call SMS.ru logs; when it came."""
+        seen = sends()
+        webhook.wait_for(lambda: sends() > seen)
+        return time.monotonic()
+
+    first, second = next_probe(), next_probe()
     # Nothing failed, nothing lost (a probe may be in flight at this moment).
     assert {m.state for m in webhook.messages()} <= {"queued", "sending"}
+    # One probe call (carrying all three) per pause window (0.3 s), not a call per message per
+    # backoff (which, at 0.05–0.2 s, would come some fifteen times a second).
+    assert second - first >= 0.25
     smsru.set_top_level_error(None)  # the account is topped up
     messages = webhook.wait_until_settled()
     assert {m.state for m in messages} == {"sent"}
     assert len(smsru.sent) == 3
-    # One probe call (carrying all three) per pause window, not a call per message per backoff
-    # (which, at 0.05–0.2 s, would be some fifteen calls a second).
-    assert probes <= elapsed / 0.3 + 1
     assert paused() is None
 
 
@@ -200,7 +187,7 @@ def test_no_smsru_key_pauses_with_a_reason(
     webhook = start_webhook()
     webhook.post_message()
     webhook.wait_for(lambda: _pause_reason(engine) is not None)
-    assert _pause_reason(engine) == "no SMS.ru key: set SMSRU_API_ID or the portal's key"
+    assert _pause_reason(engine) == "no SMS.ru key: set SMSRU_API_ID or the portal's own key"
     assert [m.state for m in webhook.messages()] == ["queued"]
     assert smsru.requests == []
 
@@ -221,6 +208,18 @@ def test_connection_refused_keeps_messages_queued(
     assert message.error is not None and "connect" in message.error.lower()
 
 
+def test_a_message_smsru_cannot_take_for_too_long_is_given_up(
+    start_webhook: Callable[..., Webhook], smsru: SmsRuEmulator, portal: Portal
+) -> None:
+    webhook = start_webhook(SenderOptions(workers=1, idle_poll=0.05, give_up_after=0.0))
+    smsru.set_outage("http500")
+    webhook.post_message("crm", "+79255070602", "never taken")
+    [message] = webhook.wait_until_settled()
+    assert (message.state, message.failure, message.attempts) == ("failed", "gave_up", 1)
+    assert message.error is not None and message.error.startswith("gave up: ")
+    assert smsru.sent == []
+
+
 def test_no_answer_after_sending_is_not_resent(
     start_webhook: Callable[..., Webhook], smsru: SmsRuEmulator, portal: Portal
 ) -> None:
@@ -229,7 +228,7 @@ def test_no_answer_after_sending_is_not_resent(
     smsru.set_outage("process_then_hang", remaining=1)
     webhook.post_message("crm", "+79255070602", "maybe sent")
     [message] = webhook.wait_until_settled()
-    assert message.state == "failed"
+    assert (message.state, message.failure) == ("failed", "interrupted")
     assert message.error is not None and message.error.startswith(INTERRUPTED)
     assert len(smsru.sent) == 1  # SMS.ru did take it; we did not send it again
 
@@ -253,5 +252,22 @@ def test_an_interrupted_send_found_at_start_is_failed_not_resent(
         session.commit()
     webhook = start_webhook()
     [message] = webhook.wait_until_settled()
-    assert (message.state, message.error) == ("failed", INTERRUPTED)
+    assert (message.state, message.error, message.failure) == ("failed", INTERRUPTED, "interrupted")
     assert smsru.sent == []
+
+
+def test_a_portals_test_mode_is_sent_as_test_1(
+    start_webhook: Callable[..., Webhook], portal: Portal, smsru: SmsRuEmulator, engine: Engine
+) -> None:
+    """The admin turned test mode on in the app's page: it wins over SMSRU_TEST=0."""
+    with Session(engine) as session:
+        stored = session.get(Portal, portal.id)
+        assert stored is not None
+        stored.smsru_test = True
+        session.add(stored)
+        session.commit()
+    webhook = start_webhook(smsru_test=False)
+    assert webhook.post_message("crm", "+79255070602", "тест").status_code == 200
+    webhook.wait_until_settled()
+    [sent] = smsru.sent
+    assert sent.test is True

@@ -16,9 +16,9 @@ from models import Message, StatusLog
 from models.types import utcnow
 from sandbox.smsru import SmsRuEmulator
 from smsbridge.config import Settings
-from smsbridge.registration import callback_path
+from smsbridge.endpoints import callback_path
 from smsbridge.runtime import runtime
-from smsbridge.status_poll import PollSummary, poll_due
+from smsbridge.status.poll import PollSummary, poll_due
 
 
 def post_callback(webhook: Webhook, records: list[str], key: str = SMSRU_KEY) -> httpx.Response:
@@ -102,6 +102,7 @@ def test_records_in_one_post_apply_in_time_order(webhook: Webhook, smsru: SmsRuE
 def test_forged_hash_changes_nothing(webhook: Webhook, smsru: SmsRuEmulator) -> None:
     message = sent_message(webhook, smsru)
     assert message.sms_id is not None
+    assert message.push_pending is False  # `sent` is not pushed: the portal shows it already
     forged = post_callback(webhook, [status_record(message.sms_id, 104)], key="not-our-key")
     assert forged.status_code == 403
     assert forged.text != "100"
@@ -110,7 +111,10 @@ def test_forged_hash_changes_nothing(webhook: Webhook, smsru: SmsRuEmulator) -> 
         data={"data[0]": status_record(message.sms_id, 104), "hash": "0" * 64},
     )
     assert unsigned.status_code == 403
-    assert webhook.messages()[0].state == "sent"
+    [after] = webhook.messages()
+    assert after.model_dump() == message.model_dump()  # not a column changed: nothing to push
+    with Session(webhook.engine) as session:
+        assert session.exec(select(StatusLog).where(StatusLog.source == "callback")).all() == []
 
 
 def test_wrong_url_secret(webhook: Webhook) -> None:
@@ -127,6 +131,28 @@ def test_unknown_ids_heartbeats_and_other_kinds_are_accepted(webhook: Webhook) -
     ]
     response = post_callback(webhook, records)
     assert (response.status_code, response.text) == (200, "100")
+
+
+def test_a_status_before_its_send_is_stored_is_asked_for_again(
+    webhook: Webhook, smsru: SmsRuEmulator
+) -> None:
+    """SMS.ru answered the send and called back before our commit stored the id: while that send
+    is in flight the callback is not acknowledged, and SMS.ru's retry applies it."""
+    message = sent_message(webhook, smsru)
+    sms_id = message.sms_id
+    assert sms_id is not None
+    with Session(webhook.engine) as session:  # back to the moment before the commit
+        session.execute(update(Message).values(state="sending", sms_id=None))
+        session.commit()
+    early = post_callback(webhook, [status_record(sms_id, 103)])
+    assert early.status_code == 503 and early.text != "100"
+    assert "send again" in early.text
+    with Session(webhook.engine) as session:  # the send's commit
+        session.execute(update(Message).values(state="sent", sms_id=sms_id))
+        session.commit()
+    again = post_callback(webhook, [status_record(sms_id, 103)])
+    assert (again.status_code, again.text) == (200, "100")
+    assert webhook.messages()[0].state == "delivered"
 
 
 def test_malformed_callbacks(webhook: Webhook) -> None:

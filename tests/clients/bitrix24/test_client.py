@@ -7,13 +7,13 @@ import json
 import pickle
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from support import RECORDED as RECORDINGS_ROOT
 
-from clients.bitrix24.client import BatchResult, Bitrix24Client
+from clients.bitrix24.client import NOT_RUN, BatchResult, Bitrix24Client
 from clients.bitrix24.errors import (
     AuthError,
     Bitrix24Error,
@@ -24,8 +24,7 @@ from clients.bitrix24.errors import (
 )
 from clients.bitrix24.tokens import TokenPair, refresh_tokens
 
-REPO = Path(__file__).resolve().parents[3]  # tests/clients/bitrix24/<this> -> the repo
-RECORDED = REPO.parent / "shared" / "reference" / "recorded" / "bitrix24"  # shared/ is a sibling
+RECORDED = RECORDINGS_ROOT / "bitrix24"
 ENDPOINT = "https://example.bitrix24.ru/rest/"
 
 
@@ -227,6 +226,42 @@ def test_batch_with_errors_listed_without_keys() -> None:
     assert all(type(e) is Bitrix24Error and e.status is None for e in result.errors.values())
     assert str(result.errors["1"]) == ": Not found"
     assert (result.totals, result.nexts) == ({}, {})
+
+
+def test_batch_failure_of_each_sub_call() -> None:
+    # The recorded mixed answer, asked with one more key it says nothing about.
+    body = load("rest/fast_bitrix24_crm_get_batch_mix_success_and_errors.json")["response"]
+    server = Server((200, body))
+    calls = {key: ("crm.lead.get", {"ID": key}) for key in ("0", "1", "35943", "99")}
+    result = Run(server)(lambda c: c.batch(calls))
+    assert result.failure("35943") is None
+    assert str(result.failure("1")) == ": Not found"
+    assert result.failure("0") is result.errors["0"]
+    not_run = result.failure("99")
+    assert isinstance(not_run, Bitrix24Error)
+    assert (not_run.code, not_run.status) == (NOT_RUN, None)
+    assert str(not_run) == "NOT_RUN: the batch answer has no result for it"
+
+
+def test_halted_batch_failures() -> None:
+    # halt=1: Bitrix24 stops at the first failing command; the ones after it are in no list.
+    failing = {"error": "ERROR_CORE", "error_description": "Message not found"}
+    body = {
+        "result": {
+            "result": {"a": True},
+            "result_error": {"b": failing},
+            "result_total": [],
+            "result_next": [],
+            "result_time": {"a": {}, "b": {}},
+        },
+        "time": {"start": 1.0},
+    }
+    calls = {key: ("crm.lead.update", {"id": 1}) for key in "abc"}
+    result = Run(Server((200, body)))(lambda c: c.batch(calls, halt=True))
+    first, second, third = (result.failure(key) for key in "abc")
+    assert first is None
+    assert second is not None and second.code == "ERROR_CORE"
+    assert third is not None and third.code == NOT_RUN
 
 
 @pytest.mark.parametrize(

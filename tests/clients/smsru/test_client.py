@@ -7,19 +7,18 @@ import json
 import traceback
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
 import pytest
+from support import RECORDED as RECORDINGS_ROOT
 
 from clients.smsru.client import SmsRuClient
 from clients.smsru.codes import Outcome
 from clients.smsru.errors import SmsRuApiError, SmsRuError, SmsRuUnavailable
 
-REPO = Path(__file__).resolve().parents[3]  # tests/clients/smsru/<this> -> the repo
-RECORDED = REPO.parent / "shared" / "reference" / "recorded" / "smsru"  # shared/ is its sibling
+RECORDED = RECORDINGS_ROOT / "smsru"
 API_ID = "A1B2C3D4-0000-1111-2222-333344445555"
 OK = '{"status": "OK", "status_code": 100}'
 
@@ -122,7 +121,7 @@ def recorded_files() -> list[str]:
 
 
 def test_recorded_folder_is_found() -> None:
-    assert RECORDED.parent.parent.name == "reference"
+    assert RECORDED.parent.name == "recorded"
     assert {"deliver_single.json", "status.json", "cost.json", "limit.json"} <= set(
         recorded_files()
     )

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
+from support import RECORDED as RECORDINGS_ROOT
 
 from clients.smsru.callbacks import ordered_values, parse_record, sign, verify
 from clients.smsru.codes import Outcome, classify, is_known, meaning
 
-REPO = Path(__file__).resolve().parents[3]  # tests/clients/smsru/<this> -> the repo
-RECORDED = REPO.parent / "shared" / "reference" / "recorded" / "smsru"  # shared/ is its sibling
+RECORDED = RECORDINGS_ROOT / "smsru"
 
 
 def payload(name: str) -> dict[str, Any]:

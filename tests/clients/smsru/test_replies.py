@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 import json
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
+from support import RECORDED as RECORDINGS_ROOT
 
 from clients.smsru.codes import Outcome
 from clients.smsru.errors import SmsRuApiError
@@ -28,8 +28,7 @@ from clients.smsru.replies import (
     to_int,
 )
 
-REPO = Path(__file__).resolve().parents[3]  # tests/clients/smsru/<this> -> the repo
-RECORDED = REPO.parent / "shared" / "reference" / "recorded" / "smsru"  # shared/ is its sibling
+RECORDED = RECORDINGS_ROOT / "smsru"
 
 
 def ok(**fields: Any) -> dict[str, Any]:

@@ -1,1 +1,0 @@
-"""`smsbridge` subcommands that drive the flows; registered in `smsbridge/cli.py`."""
