@@ -4,6 +4,7 @@ from models.checkpoint import Checkpoint
 from models.consent import Consent
 from models.message import Message
 from models.portal import Portal
+from models.retired_key import RetiredSmsRuKey
 from models.setting import Setting
 from models.status_log import StatusLog
 from models.stop_list import StopListEntry
@@ -13,6 +14,7 @@ __all__ = [
     "Consent",
     "Message",
     "Portal",
+    "RetiredSmsRuKey",
     "Setting",
     "StatusLog",
     "StopListEntry",

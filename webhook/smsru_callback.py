@@ -26,6 +26,7 @@ from models import Portal
 from models.types import utcnow
 from smsbridge import metrics
 from smsbridge.logs import fields
+from smsbridge.portals.retired_keys import retired_api_ids
 from smsbridge.secret import compare_secret, key_fingerprint
 from smsbridge.status.observations import (
     KeyScope,
@@ -108,11 +109,11 @@ async def smsru_callback(request: Request) -> Response:
 
 
 async def _api_ids(session: AsyncSession, global_key: str | None) -> list[str]:
-    """Every SMS.ru key we send with: the callback may come for any of them."""
+    """Every SMS.ru key we send or sent with: the callback may come for any of them."""
     rows = await session.execute(
         select(Portal.smsru_api_id).where(col(Portal.smsru_api_id).is_not(None)).distinct()
     )
-    keys = {key for key in rows.scalars() if key}
+    keys = {key for key in rows.scalars() if key} | await retired_api_ids(session)
     if global_key:
         keys.add(global_key)
     return sorted(keys)

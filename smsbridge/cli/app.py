@@ -41,6 +41,7 @@ from smsbridge.config import Settings
 from smsbridge.portals.lookup import find_or_none, installed
 from smsbridge.portals.registration import Registration
 from smsbridge.portals.registration import register as register_portal
+from smsbridge.portals.retired_keys import retire_replaced_key
 from smsbridge.portals.tokens import PortalNotAuthorized, why_not_callable
 from smsbridge.runtime import runtime
 from smsbridge.secret import resolve_webhook_secret
@@ -182,7 +183,9 @@ async def _add(
     async with runtime(settings) as rt, rt.sessions() as session:
         portal = await find_or_none(session, member_id) or Portal(member_id=member_id)
         portal.domain = domain or portal.domain
-        portal.smsru_api_id = smsru_api_id or portal.smsru_api_id
+        if smsru_api_id:
+            await retire_replaced_key(session, portal, smsru_api_id)
+            portal.smsru_api_id = smsru_api_id
         portal.smsru_sender = sender or portal.smsru_sender
         portal.updated_at = utcnow()
         session.add(portal)

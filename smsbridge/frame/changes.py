@@ -21,6 +21,7 @@ from smsbridge.config import Settings
 from smsbridge.frame.refusal import Refusal
 from smsbridge.policy.refusals import CONSENT_REQUIRED
 from smsbridge.portals.registration import ensure_callback
+from smsbridge.portals.retired_keys import retire_replaced_key
 from smsbridge.portals.smsru import NoSmsRuKey, smsru_client, smsru_client_for
 
 MAX_KEY = 255  # the column's length
@@ -51,9 +52,11 @@ async def change_key(
     master: str,
 ) -> None:
     """Store the portal's own SMS.ru key once SMS.ru accepts it (`/auth/check`), and make SMS.ru
-    call us back for that account too. An empty key goes back to `SMSRU_API_ID`."""
+    call us back for that account too. An empty key goes back to `SMSRU_API_ID`. The key it
+    replaces is kept while messages sent with it may still change (`portals.retired_keys`)."""
     key = key.strip()
     if not key:
+        await retire_replaced_key(session, portal, None)
         await store(session, portal, {"smsru_api_id": None})
         return
     if len(key) > MAX_KEY or not key.isascii() or not key.isprintable():
@@ -66,6 +69,7 @@ async def change_key(
         raise ChangeRefused("key_refused", reason=exc.text) from None
     except SmsRuError:
         raise ChangeRefused("key_unreachable") from None
+    await retire_replaced_key(session, portal, key)
     await store(session, portal, {"smsru_api_id": key})
 
 

@@ -24,7 +24,8 @@ from models import Message, Portal
 from models.types import utcnow
 from smsbridge.config import Settings
 from smsbridge.logs import fields
-from smsbridge.portals.smsru import smsru_client, smsru_key
+from smsbridge.portals.retired_keys import key_ring
+from smsbridge.portals.smsru import smsru_client
 from smsbridge.status.observations import Observation, apply_observations
 from smsbridge.status.schedule import next_poll_at
 from smsbridge.status.states import ACCEPTED, FINAL
@@ -97,7 +98,8 @@ async def poll_due(
 async def _due_by_key(
     sessions: async_sessionmaker[AsyncSession], settings: Settings, limit: int
 ) -> tuple[dict[str, list[_Due]], int]:
-    """Due messages by the SMS.ru key to ask with, and how many have no key."""
+    """Due messages by the SMS.ru key to ask with (the one each was sent with: SMS.ru knows a
+    message only under its own account), and how many have no key."""
     now = utcnow()
     async with sessions() as session:
         rows = (
@@ -107,6 +109,7 @@ async def _due_by_key(
                     Message.sms_id,
                     Message.sent_at,
                     Message.polls,
+                    Message.smsru_key,
                     Portal,
                 )
                 .join(Portal, col(Portal.id) == Message.portal_id)
@@ -121,10 +124,11 @@ async def _due_by_key(
                 .limit(limit)
             )
         ).all()
+        keys = await key_ring(session, settings, now)
     by_key: dict[str, list[_Due]] = defaultdict(list)
     no_key = 0
     for row in rows:
-        api_id = smsru_key(row.Portal, settings)
+        api_id = keys.key_for(row.Portal, row.smsru_key)
         if api_id:
             by_key[api_id].append(_Due(row.id, row.sms_id, row.sent_at or now, row.polls))
         else:
