@@ -120,7 +120,7 @@ def _content_problem(
     reason = check_text(request.text, size)
     if reason is None:
         return None, None
-    return (Failure.TOO_LONG if request.text else Failure.EMPTY_TEXT), reason
+    return (Failure.TOO_LONG if request.text else Failure.EMPTY_TEXT), str(reason)
 
 
 async def store(session: AsyncSession, arrivals: list[Arrival]) -> list[Intake | Problem]:

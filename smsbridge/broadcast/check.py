@@ -101,7 +101,7 @@ def measure_text(text: str) -> Measure:
     measured = measure(text)
     problem = check_text(text, measured)
     if problem is not None:
-        raise ValueError(problem)
+        raise ValueError(str(problem))
     return measured
 
 

@@ -43,7 +43,7 @@ async def queue_probe(session: AsyncSession, portal: Portal, phone: str, text: s
     try:
         recipient = to_e164(phone)
     except PhoneError as exc:
-        raise ProbeRefused("phone", phone=phone[:40], reason=exc.reason) from None
+        raise ProbeRefused("phone", phone=phone[:40], reason=exc.said) from None
     size = measure(text)
     problem = check_text(text, size)
     if problem is not None:

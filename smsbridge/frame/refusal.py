@@ -1,13 +1,16 @@
 """Why the app's page refuses a change, in the visitor's language.
 
 The page is Russian unless Bitrix24's language is English, so a refusal is a key and its values,
-worded when shown; `str()` of it is the English sentence, for logs and tests. What others wrote
-(SMS.ru's own reason, a phone rule's) is quoted as it came.
+worded when shown; `str()` of it is the English sentence, for logs and tests. Our own rules'
+reasons (a phone's, a text's) come in both languages (`Said`); what others wrote (SMS.ru's own
+reason) is quoted as it came.
 """
 
 from __future__ import annotations
 
 from typing import Self
+
+from smsbridge.rules.said import Said
 
 WORDS: dict[str, dict[str, str]] = {
     "en": {
@@ -66,11 +69,20 @@ class Refusal(ValueError):
         return joined
 
     def words(self, lang: str) -> str:
-        words = WORDS.get(lang, WORDS["ru"])
+        lang = lang if lang in WORDS else "ru"
+        words = WORDS[lang]
         return "; ".join(
-            words[key].format(**_worded(values, words)) for key, values in self.reasons
+            words[key].format(**_worded(values, words, lang)) for key, values in self.reasons
         )
 
 
-def _worded(values: dict[str, object], words: dict[str, str]) -> dict[str, object]:
-    return {k: words[v] if k == "field" and v in FIELDS else v for k, v in values.items()}
+def _worded(values: dict[str, object], words: dict[str, str], lang: str) -> dict[str, object]:
+    return {k: _word(k, v, words, lang) for k, v in values.items()}
+
+
+def _word(name: str, value: object, words: dict[str, str], lang: str) -> object:
+    if isinstance(value, Said):
+        return value.in_language(lang)
+    if name == "field" and value in FIELDS:
+        return words[str(value)]
+    return value

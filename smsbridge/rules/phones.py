@@ -7,6 +7,8 @@ from collections.abc import Iterator
 
 import phonenumbers
 
+from smsbridge.rules.said import Said
+
 DEFAULT_REGION = "RU"
 _MOBILE_TYPES = frozenset(
     {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
@@ -17,13 +19,22 @@ _EXTENSION = re.compile(r"(доб|ext|вн|x)\.?\s*\d", re.IGNORECASE)
 _SEVERAL = re.compile(r"[,;/\\|\n]")
 
 
-class PhoneError(ValueError):
-    """The text is not a usable phone number; `reason` says why, for people."""
+NO_DIGITS = Said("not a phone number", "в нём нет ни одной цифры")
+EXTENSION = Said("has an extension", "в нём добавочный номер")
+LETTERS = Said("has letters: not a phone number", "в нём есть буквы")
+SEVERAL = Said("holds more than one number", "в нём больше одного номера")
+INVALID = Said("not a valid phone number", "такого номера не существует")
 
-    def __init__(self, raw: str, reason: str) -> None:
-        super().__init__(f"{reason}: {raw!r}")
+
+class PhoneError(ValueError):
+    """The text is not a usable phone number; `said` says why, for people (`reason`: in
+    English)."""
+
+    def __init__(self, raw: str, said: Said) -> None:
+        super().__init__(f"{said}: {raw!r}")
         self.raw = raw
-        self.reason = reason
+        self.said = said
+        self.reason = said.en
 
 
 def to_e164(raw: str, region: str = DEFAULT_REGION) -> str:
@@ -34,13 +45,13 @@ def to_e164(raw: str, region: str = DEFAULT_REGION) -> str:
     normalization leaves it as it is (rewriting it would lose what it carries)."""
     text = raw.strip()
     if not any(ch.isdigit() for ch in text):
-        raise PhoneError(raw, "not a phone number")
+        raise PhoneError(raw, NO_DIGITS)
     if _EXTENSION.search(text):
-        raise PhoneError(raw, "has an extension")
+        raise PhoneError(raw, EXTENSION)
     if any(ch.isalpha() for ch in text):
-        raise PhoneError(raw, "has letters: not a phone number")
+        raise PhoneError(raw, LETTERS)
     if _SEVERAL.search(text) or text.count("+") > 1:
-        raise PhoneError(raw, "holds more than one number")
+        raise PhoneError(raw, SEVERAL)
     for candidate, candidate_region in _readings(text, region):
         try:
             number = phonenumbers.parse(candidate, candidate_region)
@@ -48,7 +59,7 @@ def to_e164(raw: str, region: str = DEFAULT_REGION) -> str:
             continue
         if phonenumbers.is_valid_number(number):
             return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    raise PhoneError(raw, "not a valid phone number")
+    raise PhoneError(raw, INVALID)
 
 
 def _readings(text: str, region: str) -> Iterator[tuple[str, str | None]]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from smsbridge.rules.said import Said
+
 GSM7_BASIC = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
@@ -55,16 +57,18 @@ def capacity(encoding: Literal["gsm7", "ucs2"], segments: int) -> int:
     return single if segments == 1 else part * segments
 
 
-def check_text(text: str, measured: Measure | None = None) -> str | None:
+def check_text(text: str, measured: Measure | None = None) -> Said | None:
     """Why SMS.ru would refuse `text` whatever the number (empty, or over 8 parts: code 205), or
     None when it can be sent. Intake stores the reason on the failed message; the broadcast check
     refuses the whole broadcast with it. `measured` saves measuring the text again."""
     if not text.strip():
-        return "the text is empty"
+        return Said("the text is empty", "текст пустой")
     measured = measured or measure(text)
     if measured.segments > MAX_SEGMENTS:
-        return (
+        return Said(
             f"the text needs {measured.segments} SMS ({measured.encoding});"
-            f" SMS.ru sends at most {MAX_SEGMENTS}"
+            f" SMS.ru sends at most {MAX_SEGMENTS}",
+            f"текст займёт {measured.segments} SMS ({measured.encoding});"
+            f" SMS.ru отправляет не больше {MAX_SEGMENTS}",
         )
     return None

@@ -26,6 +26,7 @@ from smsbridge.portals.smsru import smsru_client_for, smsru_sender
 from smsbridge.progress import ProgressCallback
 from smsbridge.rules.expensive import CYRILLIC, Culprit, explain
 from smsbridge.rules.phones import PhoneError, smsru_number, to_e164
+from smsbridge.rules.said import Said
 from smsbridge.rules.segments import Measure, capacity, check_text, measure
 from smsbridge.runtime import Runtime
 from smsbridge.templates.placeholders import ENTITIES, LINKS, placeholders, render, value_text
@@ -52,7 +53,7 @@ class Rendering:
 class PlaceholderFigures:
     token: str
     field: str | None  # "deal.UF_CRM_PAYMENT_LINK"; None for an unknown placeholder
-    problem: str | None  # why it is unknown
+    problem: Said | None  # why it is unknown
     empty: int  # items on which it renders as nothing
 
 
@@ -166,7 +167,7 @@ class TemplateCheck:
             "sample_cost": str(self.sample_cost),
             "per_thousand": None if self.per_thousand is None else str(self.per_thousand),
             "priced_for": self.phone,
-            "unknown": {p.token: p.problem for p in self.placeholders if p.problem},
+            "unknown": {p.token: str(p.problem) for p in self.placeholders if p.problem},
             "empty": {p.token: p.empty for p in self.placeholders if p.field and p.empty},
             "costly": [
                 {

@@ -14,8 +14,11 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from smsbridge.rules.said import Said
+
 ENTITIES = ("deal", "lead", "contact")
 LINKS = {"deal": {"contact": "CONTACT_ID"}, "lead": {"contact": "CONTACT_ID"}, "contact": {}}
+_OF = {"deal": "сделки", "lead": "лида", "contact": "контакта"}  # "у сделки нет поля …"
 
 _PLACEHOLDER = re.compile(r"#([A-Z][A-Z0-9]*)_([A-Z0-9_]+)#|\{=Document:([^{}]*)\}")
 _FIELD = re.compile(r"[A-Z][A-Z0-9_]*")
@@ -34,7 +37,7 @@ class Resolved:
 
     placeholder: Placeholder
     field: str | None  # the real field name, e.g. "UF_CRM_PAYMENT_LINK"
-    problem: str | None = None
+    problem: Said | None = None
 
     @property
     def entity(self) -> str | None:
@@ -64,17 +67,29 @@ def resolve(
     each reachable entity's field names."""
     owner = placeholder.entity
     if owner is None:
-        return Resolved(placeholder, None, "names no CRM entity (deal, lead or contact)")
+        return _unknown(
+            placeholder,
+            "names no CRM entity (deal, lead or contact)",
+            "не называет сущность CRM (сделку, лид или контакт)",
+        )
     if owner != entity and owner not in LINKS[entity]:
-        return Resolved(placeholder, None, f"a {entity} has no {owner} to read it from")
+        return _unknown(
+            placeholder,
+            f"a {entity} has no {owner} to read it from",
+            f"у {_OF[entity]} нет {_OF[owner]}: поле неоткуда взять",
+        )
     name = placeholder.field
     if not _FIELD.fullmatch(name):
-        return Resolved(placeholder, None, f"{name!r} is not a field name")
+        return _unknown(placeholder, f"{name!r} is not a field name", f"«{name}» — не имя поля")
     known = fields.get(owner, ())
     for candidate in (name, "UF_CRM_" + name.removeprefix("UF_")):
         if candidate in known:
             return Resolved(placeholder, candidate)
-    return Resolved(placeholder, None, f"no field {name} on a {owner}")
+    return _unknown(placeholder, f"no field {name} on a {owner}", f"у {_OF[owner]} нет поля {name}")
+
+
+def _unknown(placeholder: Placeholder, en: str, ru: str) -> Resolved:
+    return Resolved(placeholder, None, Said(en, ru))
 
 
 def value_text(value: Any) -> str:

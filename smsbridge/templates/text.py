@@ -175,7 +175,8 @@ def placeholder_rows(check: TemplateCheck, lang: Lang = "en") -> list[dict[str, 
     return [
         {
             w["placeholder"]: p.token,
-            w["field"]: p.field or w["unknown_field"].format(problem=p.problem),
+            w["field"]: p.field
+            or w["unknown_field"].format(problem=p.problem and p.problem.in_language(lang)),
             w["empty_on"]: w["of"].format(part=p.empty, whole=check.items),
         }
         for p in check.placeholders

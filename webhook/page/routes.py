@@ -390,7 +390,9 @@ async def _apply(page: Page) -> str:
                 raise ChangeRefused("csv_empty")
             added = await stop_list.add_many(session, portal.id, read.phones, "imported", "import")
             await session.commit()
-            return f"{saved} +{added}; {len(read.skipped)} skipped"
+            return TEXTS[page.lang]["imported"].format(
+                saved=saved, added=added, skipped=len(read.skipped)
+            )
         else:
             raise ChangeRefused("action", action=action[:40])
     return saved
@@ -467,7 +469,7 @@ def _phone(raw: str) -> str:
     try:
         return to_e164(raw)
     except PhoneError as exc:
-        raise ChangeRefused("phone", phone=raw[:40], reason=exc.reason) from None
+        raise ChangeRefused("phone", phone=raw[:40], reason=exc.said) from None
 
 
 def _period(form: dict[str, str], portal: Portal) -> tuple[date, date, str | None]:

@@ -1,5 +1,6 @@
 import pytest
 
+from smsbridge.rules.said import Said
 from smsbridge.rules.segments import MAX_SEGMENTS, check_text, measure
 
 
@@ -54,11 +55,18 @@ def test_surrogate_pairs_are_not_split_across_parts() -> None:
     ],
 )
 def test_check_text(text: str, problem: str | None) -> None:
-    assert check_text(text) == problem
-    assert check_text(text, measure(text)) == problem
+    for checked in (check_text(text), check_text(text, measure(text))):
+        assert (str(checked) if checked else None) == problem
+
+
+def test_check_text_says_why_in_russian_too() -> None:
+    assert check_text(" ") == Said("the text is empty", "текст пустой")
+    too_long = check_text("ж" * (67 * 8 + 1))
+    assert too_long is not None
+    assert too_long.in_language("ru") == "текст займёт 9 SMS (ucs2); SMS.ru отправляет не больше 8"
 
 
 def test_check_text_trusts_the_measure_it_is_given() -> None:
     """Intake measures once and passes the measure on: the check must use it, not count again."""
     over = measure("ж" * (67 * MAX_SEGMENTS + 1))
-    assert check_text("short", over) == "the text needs 9 SMS (ucs2); SMS.ru sends at most 8"
+    assert str(check_text("short", over)) == "the text needs 9 SMS (ucs2); SMS.ru sends at most 8"

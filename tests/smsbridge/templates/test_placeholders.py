@@ -20,7 +20,7 @@ def test_user_fields_with_or_without_crm_and_what_cannot_be_read() -> None:
     def field(token: str, entity: str = "deal") -> tuple[str | None, str | None]:
         [found] = placeholders(token, entity)
         resolved = resolve(found, entity, DEAL_FIELDS)
-        return resolved.field, resolved.problem
+        return resolved.field, resolved.problem and resolved.problem.en
 
     assert field("#DEAL_UF_PAYMENT_LINK#") == ("UF_CRM_PAYMENT_LINK", None)
     assert field("#DEAL_UF_CRM_PAYMENT_LINK#") == ("UF_CRM_PAYMENT_LINK", None)
@@ -29,6 +29,18 @@ def test_user_fields_with_or_without_crm_and_what_cannot_be_read() -> None:
     assert field("#ORDER_SUM#") == (None, "names no CRM entity (deal, lead or contact)")
     assert field("#DEAL_TITLE#", "contact") == (None, "a contact has no deal to read it from")
     assert field("{=Document:CONTACT_ID.NAME}") == (None, "'CONTACT_ID.NAME' is not a field name")
+
+
+def test_why_a_placeholder_cannot_be_read_in_russian() -> None:
+    def problem(token: str, entity: str = "deal") -> str:
+        [found] = placeholders(token, entity)
+        said = resolve(found, entity, DEAL_FIELDS).problem
+        assert said is not None
+        return said.in_language("ru")
+
+    assert problem("#DEAL_OPPORTUNITY#") == "у сделки нет поля OPPORTUNITY"
+    assert problem("#ORDER_SUM#") == "не называет сущность CRM (сделку, лид или контакт)"
+    assert problem("#DEAL_TITLE#", "contact") == "у контакта нет сделки: поле неоткуда взять"
 
 
 def test_values_as_the_text_shows_them() -> None:

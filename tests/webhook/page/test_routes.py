@@ -182,7 +182,7 @@ def test_admin_settings_are_checked_and_stored(
         action="stop_import",
         csv="phone\n+79990000001\nnot a phone\n",
     )
-    assert imported.status_code == 200 and "+1; 1 skipped" in imported.text
+    assert imported.status_code == 200 and "Numbers added: 1; lines skipped: 1." in imported.text
     removed = post(installed, "/settings", token, action="stop_remove", phone="+79991112233")
     assert (
         'data-phone="+79991112233"' not in removed.text
@@ -197,6 +197,12 @@ def test_probe_reaches_delivered_and_is_not_pushed(
     token = token_of(open_app(installed, bitrix24))
     refused = post(installed, "/probe", token, phone="not a phone", text="hi")
     assert refused.status_code == 400 and "not a phone number" in refused.text
+    # The page is Russian by default: so is our own rule's reason inside its sentence.
+    russian = post(installed, "/probe", token, phone="8 925 ext 1", text="hi", lang="ru")
+    assert russian.status_code == 400
+    assert "«8 925 ext 1» — не номер телефона: в нём добавочный номер" in russian.text
+    empty = post(installed, "/probe", token, phone="+79255070602", text=" ", lang="ru")
+    assert empty.status_code == 400 and "этот текст нельзя отправить: текст пустой" in empty.text
     page = post(installed, "/probe", token, phone="+79255070602", text="Проверка")
     assert page.status_code == 200, page.text
     url = re.search(r'data-url="([^"]+)"', page.text)
@@ -268,7 +274,7 @@ def test_the_template_box_checks_a_text_against_the_portals_deals(
     assert result, russian.text
     assert "Проверено записей" in result.group(1) and "2 (сделки, сначала новые)" in result.group(1)
     assert "Стоимость выборки" in result.group(1) and "cost of" not in russian.text
-    assert "неизвестно" in russian.text and "Поле CRM" in russian.text
+    assert "неизвестно: у сделки нет поля UF_NOSUCH" in russian.text and "Поле CRM" in russian.text
     empty = post(installed, "/template", token, template_text=" ", entity="deal")
     assert empty.status_code == 400 and "the template is empty" in empty.text
     wrong = post(installed, "/template", token, template_text=text, entity="invoice")
