@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import random
 import subprocess
 import time
@@ -26,6 +25,7 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, func, update
 from sqlmodel import Session, col, select
 from support import SECRET, SMSRU_KEY, Webhook, signed_callback, wait_for
+from support.databases import postgres_only
 from support.fault_processes import (
     INTAKE_ONLY,
     SMSBRIDGE,
@@ -53,10 +53,7 @@ from webhook.outbox import INTERRUPTED
 from webhook.send_plan import MAX_NUMBERS_PER_CALL
 from webhook.sender import SenderOptions
 
-postgres_only = pytest.mark.skipif(
-    not os.environ.get("DATABASE_URL", "").startswith("postgresql"),
-    reason="needs PostgreSQL: two replicas share one database",
-)
+two_replicas = postgres_only("two replicas share one database")
 
 
 # --- looking at the database ---------------------------------------------------------------------
@@ -297,7 +294,7 @@ def test_sigkill_mid_campaign_loses_nothing(
     assert_portal_shows_final_statuses(bitrix24, messages)
 
 
-@postgres_only
+@two_replicas
 def test_two_replicas_on_postgres_send_and_push_each_message_once(
     spawn: Callable[..., list[SmsbridgeProcess]],
     bitrix24: PortalEmulator,
@@ -333,7 +330,7 @@ def test_two_replicas_on_postgres_send_and_push_each_message_once(
     assert all("sent batch" in replica.output() for replica in replicas), "one replica sat idle"
 
 
-@postgres_only
+@two_replicas
 @pytest.mark.timeout(300)  # four processes, a proxy and both emulators on two shared cores
 def test_two_web_and_two_worker_processes_send_and_push_each_message_once(
     spawn: Callable[..., list[SmsbridgeProcess]],

@@ -24,6 +24,7 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlmodel import Session, select
 from support import APPLICATION_TOKEN, MEMBER_ID, SECRET, SMSRU_KEY, Webhook
+from support.databases import examples
 
 from clients.smsru.callbacks import ordered_values, sign
 from models import Portal
@@ -41,7 +42,7 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
 ]
-EXAMPLES = 50
+EXAMPLES = examples(50)
 FUZZ = settings(
     max_examples=EXAMPLES,
     derandomize=True,

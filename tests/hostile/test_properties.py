@@ -7,7 +7,6 @@ examples against one running webhook each, so they are repeatable and quick.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -27,6 +26,7 @@ from support import (
     Webhook,
     signed_callback,
 )
+from support.databases import examples
 
 from clients.smsru.callbacks import sign, status_record
 from models import Message, Portal, StatusLog
@@ -38,11 +38,10 @@ from webhook.handler_request import HandlerRequest, RequestError
 
 pytestmark = pytest.mark.usefixtures("smsru")
 
-POSTGRES = os.environ.get("DATABASE_URL", "").startswith("postgresql")
 INT4_MAX = 2**31 - 1
 PURE = settings(max_examples=400, derandomize=True, database=None, deadline=None)
 OVER_HTTP = settings(
-    max_examples=40,
+    max_examples=examples(40),
     derandomize=True,
     database=None,
     deadline=None,
@@ -403,7 +402,7 @@ def chunks(body: bytes, size: int = 8192) -> Iterator[bytes]:
 def test_bodies_over_64_kib_are_413(webhook: Webhook, endpoint: str) -> None:
     path = ENDPOINTS[endpoint]
 
-    @settings(OVER_HTTP, max_examples=10)
+    @settings(OVER_HTTP, max_examples=examples(10))
     @given(size=st.integers(MAX_BODY + 1, 2 * MAX_BODY), streamed=st.booleans())
     def run(size: int, streamed: bool) -> None:
         body = b"message_body=" + b"x" * (size - len(b"message_body="))

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from collections import Counter
 from collections.abc import Callable
 
-import pytest
 from sqlalchemy.engine import make_url
+from support.databases import postgres_only
 
 from webhook.wakeups import PUSHER, SENDER, Listener, Notifier
 
-pytestmark = pytest.mark.skipif(
-    not os.environ.get("DATABASE_URL", "").startswith("postgresql"),
-    reason="LISTEN/NOTIFY is PostgreSQL's; on SQLite the workers' idle poll is the wake-up",
+pytestmark = postgres_only(
+    "LISTEN/NOTIFY is PostgreSQL's; on SQLite the workers' idle poll is the wake-up"
 )
 
 

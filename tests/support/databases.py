@@ -1,0 +1,22 @@
+"""Which database the suite runs on: SQLite by default; CI runs it all on SQLite, then again on
+PostgreSQL every test that reaches the database (`--database-only`)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith("postgresql")
+
+
+def postgres_only(why: str) -> pytest.MarkDecorator:
+    """For what exists only on PostgreSQL (several processes on one database, LISTEN/NOTIFY)."""
+    return pytest.mark.skipif(not ON_POSTGRES, reason=f"needs PostgreSQL: {why}")
+
+
+def examples(count: int) -> int:
+    """How many inputs a property over HTTP draws: `count`, or half on PostgreSQL. The examples
+    are derandomized, so PostgreSQL gets the first half of the very inputs SQLite's pass drew in
+    full; what differs between the databases is only how a request's rows are stored."""
+    return max(1, count // 2) if ON_POSTGRES else count
