@@ -8,9 +8,10 @@ SMS.ru's own Russian text of a code is its Russian wording (`clients.smsru.codes
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from clients.smsru.codes import meaning
 from smsbridge.report import text
@@ -286,6 +287,13 @@ def day(value: date, lang: Lang) -> str:
     if lang == "ru":
         return f"{value.day} {_MONTHS_RU[value.month - 1]} {value.year}"
     return f"{value.day} {value.strftime('%B')} {value.year}"
+
+
+def moment(value: datetime, lang: Lang, zone: str) -> str:
+    """A moment in the portal's time zone as people write it: 29 ноября 2026, 12:12 (МСК is
+    named by its zone: Europe/Moscow)."""
+    local = value.astimezone(ZoneInfo(zone))
+    return f"{day(local.date(), lang)}, {local:%H:%M} ({zone})"
 
 
 def short_day(value: date, lang: Lang) -> str:

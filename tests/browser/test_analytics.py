@@ -1,8 +1,9 @@
 """The analytics in the app's frame show the figures `smsbridge report` computes for the same day.
 
 Messages go through the whole sandbox first (the portal's queue server → our HANDLER → SMS.ru
-emulator → callback), so the page has real traffic to show: cards, robots and a campaign, a
-landline SMS.ru refuses. The report's side is `daily_reports`, what `smsbridge report` runs.
+emulator with the sandbox's outcomes → callback, then a poll for the prices), so the page has
+real traffic to show: cards, robots and a campaign, a landline SMS.ru refuses, a number the
+network does not reach. The report's side is `daily_reports`, what `smsbridge report` runs.
 """
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ from playwright.sync_api import FrameLocator, Page
 from pydantic import SecretStr
 from support import SMSRU_KEY
 from support.browser import Sandbox, screenshot, submit
+from support.polling import poll_now
 
+from sandbox.smsru.outcomes import realistic
 from smsbridge.config import Settings
 from smsbridge.report.analytics_html import CARDS
 from smsbridge.report.daily import daily_reports
 from smsbridge.report.model import DailyReport
 from smsbridge.runtime import runtime
+from smsbridge.status.states import FINAL
 
 TRAFFIC = (
     ("crm", "+79255070602", "Ваш заказ №1 принят"),
@@ -28,6 +32,7 @@ TRAFFIC = (
     ("bizproc", "+79255070604", "Напоминаем о встрече завтра в 10:00"),
     ("sender", "+79255070605", "Распродажа до пятницы: −20% на всё"),
     ("sender", "+79255070606", "Распродажа до пятницы: −20% на всё"),
+    ("sender", "+79255070629", "Распродажа до пятницы: −20% на всё"),  # not delivered: 107
     ("crm", "+74951234567", "Это городской номер"),  # SMS.ru refuses a landline: failed
 )
 
@@ -62,14 +67,14 @@ def test_the_pages_analytics_are_the_reports_figures(
     installed_sandbox: Sandbox, settings: Settings, page: Page, screenshots: Path
 ) -> None:
     sandbox = installed_sandbox
+    realistic(sandbox.smsru)
     for module, phone, text in TRAFFIC:
         sandbox.portal.send_message(module, phone, text)  # type: ignore[arg-type]
     messages = sandbox.webhook.wait_until_settled(timeout=30)
     assert len(messages) == len(TRAFFIC)
-    sandbox.webhook.wait_for(
-        lambda: any(m.state == "delivered" for m in sandbox.webhook.messages())
-    )
+    sandbox.webhook.wait_for(lambda: {m.state for m in sandbox.webhook.messages()} <= FINAL)
     report_settings = settings.replace(smsru_api_id=SecretStr(SMSRU_KEY))
+    poll_now(report_settings, sandbox.webhook.engine)  # the prices: callbacks carry none
     member_id = sandbox.portal.member_id
 
     frame = sandbox.open(page)
@@ -78,7 +83,14 @@ def test_the_pages_analytics_are_the_reports_figures(
         total = shown_figures(frame, report.day.isoformat())
         if report.total == todays_report(report_settings, member_id).total:
             break
-    assert report.total.messages == len(TRAFFIC) and report.total.delivered > 0
+    figures = report.total
+    assert (figures.messages, figures.delivered, figures.undelivered, figures.failed) == (
+        7,
+        5,
+        1,
+        1,
+    )
+    assert figures.cost > 0 and figures.without_cost == 0
     assert set(CARDS) <= set(total)
     for figure in CARDS:
         value = getattr(report.total, figure)

@@ -8,7 +8,6 @@ times it was sent) and in the portal (its status, and every status it was ever t
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import random
 import subprocess
@@ -35,6 +34,7 @@ from support.fault_processes import (
     environment,
     round_robin,
 )
+from support.polling import poll_now
 
 from clients.smsru.callbacks import status_record
 from models import Message, Portal, StatusLog
@@ -46,8 +46,6 @@ from sandbox.smsru import SmsRuEmulator
 from sandbox.smsru.state import FINAL_CODES
 from smsbridge.config import Settings
 from smsbridge.endpoints import callback_path, portal_handler_path
-from smsbridge.runtime import runtime
-from smsbridge.status.poll import PollSummary, poll_due
 from smsbridge.status.states import FINAL
 from webhook.outbox import INTERRUPTED
 from webhook.send_plan import MAX_NUMBERS_PER_CALL
@@ -85,11 +83,6 @@ def all_final(engine: Engine) -> bool:
     return bool(counts) and set(counts) <= FINAL
 
 
-async def _poll_due(settings: Settings) -> PollSummary:
-    async with runtime(settings.replace(smsru_api_id=SecretStr(SMSRU_KEY))) as rt:
-        return await poll_due(rt.sessions, rt.settings, rt.http)
-
-
 def settle(engine: Engine, smsru: SmsRuEmulator, settings: Settings, timeout: float = 60) -> None:
     """Wait until every message is final, the way production gets there: SMS.ru's callbacks, and
     poll-statuses as the net under them. Under load a callback can overtake the commit of its
@@ -97,14 +90,7 @@ def settle(engine: Engine, smsru: SmsRuEmulator, settings: Settings, timeout: fl
     runs once SMS.ru has every status final, instead of 30 s later."""
     wait_for(lambda: not {"queued", "sending"} & set(state_counts(engine)), timeout)
     wait_for(lambda: all(smsru.status_of(s.sms_id) in FINAL_CODES for s in smsru.sent), timeout)
-    with Session(engine) as session:
-        session.execute(
-            update(Message)
-            .where(col(Message.state).in_(("sent", "in_transit")))
-            .values(next_poll_at=utcnow())
-        )
-        session.commit()
-    asyncio.run(_poll_due(settings))
+    poll_now(settings.replace(smsru_api_id=SecretStr(SMSRU_KEY)), engine)
     wait_for(lambda: all_final(engine), timeout)
 
 

@@ -71,6 +71,10 @@ ANYONE = "*"  # CSP frame-ancestors of a refusal (see `_refused`)
 NOBODY = "'none'"  # of a page whose portal has no usable origin
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")  # autoescapes .html
+templates.env.filters["money"] = lambda amount, lang: wording.money(amount, wording.language(lang))
+templates.env.filters["moment"] = lambda value, lang, zone: wording.moment(
+    value, wording.language(lang), zone
+)
 
 
 def page_routes() -> list[Route]:

@@ -8,9 +8,10 @@ import asyncio
 from datetime import timedelta
 
 from pydantic import SecretStr
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine
 from sqlmodel import Session, select
 from support import MEMBER_ID, SECRET, Webhook, wait_for
+from support.polling import poll_now
 
 from clients.smsru.callbacks import signed_form, status_record
 from models import Message, Portal, RetiredSmsRuKey
@@ -26,7 +27,6 @@ from smsbridge.portals.lookup import find_or_none
 from smsbridge.portals.retired_keys import KeyRing, key_ring
 from smsbridge.runtime import runtime
 from smsbridge.secret import key_fingerprint
-from smsbridge.status.poll import poll_due
 from smsbridge.status.schedule import LIFETIME
 
 FIRST_KEY = "retired-keys-first-AAAA-1111"
@@ -78,18 +78,10 @@ def test_a_changed_key_still_brings_the_statuses_of_what_the_old_keys_sent(
 
     # The poll asks each account about its own messages.
     wait_for(lambda: all(smsru.status_of(s.sms_id) in FINAL_CODES for s in smsru.sent))
-    with Session(installed.engine) as session:
-        session.execute(update(Message).values(next_poll_at=utcnow()))
-        session.commit()
-
-    async def poll() -> None:
-        async with runtime(installed_settings) as rt:
-            summary = await poll_due(rt.sessions, rt.settings, rt.http)
-        # Three asked (the one delivered by its callback, for its price); asked with SECOND_KEY,
-        # the other two would be "not found" (-1) and stay "sent", and no price would come.
-        assert (summary.polled, summary.advanced, summary.failed_calls) == (3, 2, 0)
-
-    asyncio.run(poll())
+    summary = poll_now(installed_settings, installed.engine)
+    # Three asked (the one delivered by its callback, for its price); asked with SECOND_KEY, the
+    # other two would be "not found" (-1) and stay "sent", and no price would come.
+    assert (summary.polled, summary.advanced, summary.failed_calls) == (3, 2, 0)
     assert {(m.state, m.cost is not None) for m in installed.messages()} == {("delivered", True)}
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -18,6 +18,7 @@ from smsbridge.report.wording import (
     duration,
     failure_words,
     language,
+    moment,
     money,
     number,
     percent,
@@ -98,3 +99,9 @@ def test_figures_the_russian_and_the_english_way() -> None:
 )
 def test_english_when_asked_else_russian(asked: str | None, lang: str) -> None:
     assert language(asked) == lang
+
+
+def test_a_moment_in_the_portals_own_time() -> None:
+    utc = datetime(2026, 11, 28, 22, 5, tzinfo=UTC)  # already the 29th in Moscow
+    assert moment(utc, "ru", "Europe/Moscow") == "29 ноября 2026, 01:05 (Europe/Moscow)"
+    assert moment(utc, "en", "Asia/Vladivostok") == "29 November 2026, 08:05 (Asia/Vladivostok)"

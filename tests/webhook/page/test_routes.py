@@ -54,7 +54,8 @@ def test_admin_page_is_framed_by_its_portal_only(
     assert page.headers["content-security-policy"] == f"frame-ancestors {bitrix24.base_url}"
     assert 'data-admin="yes"' in page.text and 'data-test="read-only"' not in page.text
     assert "SMS.ru для Битрикс24" in page.text  # Russian by default
-    assert 'data-test="balance"' in page.text and "100000" in page.text
+    assert '<dd data-test="balance">100\u00a0000,00 ₽</dd>' in page.text  # as the analytics write
+    assert '<dd data-test="limit">без лимита, отправлено 0</dd>' in page.text
     assert "SMSBRIDGE" in page.text  # the account's approved sender, offered in the list
     assert SMSRU_KEY not in page.text and SMSRU_KEY[-4:] in page.text  # masked
     assert bitrix24.frame_fields(1)[1]["AUTH_ID"] not in page.text
@@ -232,10 +233,8 @@ def test_probe_reaches_delivered_and_is_not_pushed(
     other = frame_token.issue(SECRET, "d" * 32, 1, True)
     assert installed.http.get(status_url.split("?")[0], params={"token": other}).status_code == 403
     page = open_app(installed, bitrix24)
-    assert (
-        'data-test="last-callback"' in page.text
-        and "UTC" in page.text.split('data-test="last-callback">')[1][:40]
-    )
+    last_callback = page.text.split('data-test="last-callback">')[1].split("</dd>")[0]
+    assert re.fullmatch(r"\d{1,2} [а-я]+ \d{4}, \d\d:\d\d \(Europe/Moscow\)", last_callback)
 
 
 def test_analytics_for_the_period_asked(installed: Webhook, bitrix24: PortalEmulator) -> None:
