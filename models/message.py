@@ -58,6 +58,8 @@ class Message(SQLModel, table=True):
     failure: str | None = Field(default=None, max_length=16)
     # A refusal to tell the manager on the bound CRM item's timeline (written by the pusher).
     comment_pending: bool = Field(default=False)
+    # The comment the manager reads on the CRM item's timeline, in the portal's language.
+    comment: str | None = Field(default=None, sa_column=Column(Text))
     cost: Decimal | None = Field(default=None, sa_column=Column(Numeric(12, 4)))
     attempts: int = 0
     next_attempt_at: datetime = Field(

@@ -55,6 +55,8 @@ class Portal(SQLModel, table=True):
     refresh_lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     # Why Bitrix24 refuses us (app revoked, payment required); cleared by a new install.
     auth_error: str | None = Field(default=None, max_length=500)
+    # What the portal is written to in (ru | en): the refusals' comments on its CRM timelines.
+    language: str = Field(default="ru", max_length=8)
     # The portal's time zone: the daily report covers its day and runs in its early morning.
     timezone: str = Field(default="Europe/Moscow", max_length=64)
     # Clear UF_CRM_SMS_SENT older than this many days, so recurring scenarios can fire again.

@@ -27,6 +27,7 @@ from smsbridge.portals.lookup import find_or_none
 from smsbridge.portals.registration import register
 from smsbridge.portals.tokens import PortalNotAuthorized
 from smsbridge.portals.verify import InstallRefused, VerifiedInstall, verify_install
+from smsbridge.rules.said import portal_language
 from webhook.forms import FormError, parse_php_form, read_form_body
 from webhook.problems import Problem, problem_response
 
@@ -58,7 +59,7 @@ async def bitrix24_install(request: Request) -> Response:
             verified = await verify_install(state.http, state.settings, auth)
         except InstallRefused as exc:
             raise Problem(exc.status, exc.reason) from None
-        portal = await store_portal(state.sessions, auth, verified)
+        portal = await store_portal(state.sessions, auth, verified, _language_id(form))
     except Problem as problem:
         log.warning("install refused %s", fields(status=problem.status, reason=problem.reason))
         return problem_response(problem.status, problem.reason)
@@ -99,6 +100,12 @@ async def bitrix24_install(request: Request) -> Response:
     )
 
 
+def _language_id(form: dict[str, object]) -> str | None:
+    data = form.get("data")
+    language_id = data.get("LANGUAGE_ID") if isinstance(data, dict) else None
+    return language_id if isinstance(language_id, str) else None
+
+
 def _auth(form: dict[str, object]) -> dict[str, str]:
     if str(form.get("event", "")).upper() != "ONAPPINSTALL":
         raise Problem(400, "event must be ONAPPINSTALL")
@@ -117,15 +124,21 @@ def _auth(form: dict[str, object]) -> dict[str, str]:
 
 
 async def store_portal(
-    sessions: async_sessionmaker[AsyncSession], auth: dict[str, str], verified: VerifiedInstall
+    sessions: async_sessionmaker[AsyncSession],
+    auth: dict[str, str],
+    verified: VerifiedInstall,
+    language_id: str | None = None,
 ) -> Portal:
     """Store (or renew) the vouched-for portal and its tokens, committed before any use.
     `auth`: member_id, access_token, refresh_token, expires_in and, when known,
-    application_token (the UI installer's frame may not carry it: the event brings it later)."""
+    application_token (the UI installer's frame may not carry it: the event brings it later).
+    `language_id`: the install event's LANGUAGE_ID, when it has one."""
     async with sessions() as session:
         portal = await find_or_none(session, auth["member_id"])
         portal = portal or Portal(member_id=auth["member_id"])
         _store(portal, auth, verified)
+        if language_id:
+            portal.language = portal_language(language_id)
         session.add(portal)
         await session.commit()
         await session.refresh(portal)

@@ -66,6 +66,7 @@ class Verdict:
     reason: str | None = None
     not_before: datetime | None = None  # for retry and pause
     failure: Failure | None = None  # why, when failed
+    comment: str | None = None  # a refusal's, for the CRM item's timeline (portal's language)
 
 
 async def claim(
@@ -257,6 +258,7 @@ async def record(
             values["smsru_key"] = smsru_key
         if verdict.failure in POLICY and message.entity_id is not None:
             values["comment_pending"] = True  # the manager reads why on the item's timeline
+            values["comment"] = verdict.comment
         changes[message.pk] = values | {"claimed_by": None, "lease_until": None, "updated_at": now}
         log.append(
             {

@@ -31,7 +31,7 @@ from smsbridge.config import Settings
 from smsbridge.logs import fields
 from smsbridge.policy import stop_list
 from smsbridge.policy.daytime import Delivery, delivery_for
-from smsbridge.policy.refusals import refusals
+from smsbridge.policy.refusals import Refusal, refusals
 from smsbridge.portals.smsru import (
     NoSmsRuKey,
     smsru_client_for,
@@ -172,11 +172,7 @@ class Sender(Workers):
             return messages
         await self._record(
             portal,
-            [
-                (m, Verdict("failed", reason=refused[m.pk].reason, failure=refused[m.pk].failure))
-                for m in messages
-                if m.pk in refused
-            ],
+            [(m, _refused(refused[m.pk], m, portal.language)) for m in messages if m.pk in refused],
         )
         return [m for m in messages if m.pk not in refused]
 
@@ -335,3 +331,12 @@ class Sender(Workers):
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat(timespec="seconds") if moment else None
+
+
+def _refused(refusal: Refusal, message: Claimed, language: str) -> Verdict:
+    return Verdict(
+        "failed",
+        reason=refusal.reason.en,
+        failure=refusal.failure,
+        comment=refusal.comment(message.e164, language),
+    )

@@ -463,11 +463,12 @@ class PortalEmulator:
 
     # --- the queue server (queue.py) ------------------------------------------------------------
 
-    def install(self, install_url: str) -> httpx.Response:
-        """POST the ONAPPINSTALL event to `install_url`; see `queue.install`."""
+    def install(self, install_url: str, *, language_id: str = "ru") -> httpx.Response:
+        """POST the ONAPPINSTALL event to `install_url` from a portal in `language_id`; see
+        `queue.install`."""
         with self._lock:
             self.installed = True
-        return queue.install(self, install_url)
+        return queue.install(self, install_url, language_id=language_id)
 
     def finish_install(self) -> httpx.Response | None:
         """`BX24.installFinish()` in a UI app's installer: the app counts as installed, and

@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import Consent, Message, Portal
 from smsbridge.policy import stop_list
 from smsbridge.rules.origin import Kind, Source
+from smsbridge.rules.said import Said
 from smsbridge.status.failures import Failure
 from smsbridge.status.states import State
 
@@ -50,7 +51,15 @@ class Outgoing(Protocol):
 @dataclass(frozen=True, slots=True)
 class Refusal:
     failure: Failure
-    reason: str  # for the manager: shown in Bitrix24 and on the CRM item's timeline
+    # For people: the message's error in English (reports, logs); the comment on the CRM item's
+    # timeline in the portal's language (`comment`).
+    reason: Said
+
+    def comment(self, e164: str, language: str) -> str:
+        """The timeline comment a manager of a portal writing in `language` reads."""
+        if language == "ru":
+            return f"SMS на {e164} {self.reason.ru}"
+        return f"SMS to {e164} {self.reason.en}"
 
 
 async def refusals(
@@ -66,7 +75,10 @@ async def refusals(
             why = f" ({stopped[message.e164]})" if stopped[message.e164] else ""
             refused[message.pk] = Refusal(
                 Failure.STOP_LISTED,
-                f"not sent: {message.e164} is on the stop list{why}; the recipient opted out",
+                Said(
+                    f"not sent: {message.e164} is on the stop list{why}; the recipient opted out",
+                    f"не отправлено: номер в стоп-листе{why}, получатель отказался от рассылок",
+                ),
             )
     marketing = [m for m in messages if m.kind == Kind.MARKETING and m.pk not in refused]
     if marketing and portal.marketing_consent == CONSENT_REQUIRED:
@@ -75,8 +87,12 @@ async def refusals(
             if message.e164 not in consenting:
                 refused[message.pk] = Refusal(
                     Failure.NO_CONSENT,
-                    f"not sent: no consent to marketing from {message.e164} "
-                    "(UF_CRM_SMS_CONSENT is empty on every contact and lead with this number)",
+                    Said(
+                        f"not sent: no consent to marketing from {message.e164} "
+                        "(UF_CRM_SMS_CONSENT is empty on every contact and lead with this number)",
+                        "не отправлено: нет согласия на рекламу (поле UF_CRM_SMS_CONSENT пусто "
+                        "у всех контактов и лидов с этим номером)",
+                    ),
                 )
     robots = [m for m in messages if _guarded(m, portal) and m.pk not in refused]
     for message in robots:
@@ -84,8 +100,12 @@ async def refusals(
             minutes = portal.duplicate_window // 60 or 1
             refused[message.pk] = Refusal(
                 Failure.DUPLICATE,
-                f"not sent: the same text went to {message.e164} for this item less than "
-                f"{minutes} min ago (the robot fired again)",
+                Said(
+                    f"not sent: the same text went to {message.e164} for this item less than "
+                    f"{minutes} min ago (the robot fired again)",
+                    f"не отправлено: тот же текст ушёл на этот номер по этой записи меньше "
+                    f"{minutes} мин назад (робот сработал повторно)",
+                ),
             )
     return refused
 

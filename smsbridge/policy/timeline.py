@@ -36,13 +36,14 @@ async def due(session: AsyncSession, portal_id: int, limit: int) -> list[Comment
             col(Message.entity_id),
             col(Message.recipient),
             col(Message.error),
+            col(Message.comment),
         )
         .where(col(Message.portal_id) == portal_id, col(Message.comment_pending).is_(True))
         .order_by(col(Message.id))
         .limit(limit)
     )
     return [
-        Comment(r.id, r.entity_type, r.entity_id, f"SMS to {r.recipient} {r.error}")
+        Comment(r.id, r.entity_type, r.entity_id, r.comment or f"SMS to {r.recipient} {r.error}")
         for r in rows
         if r.entity_type and r.entity_id
     ]

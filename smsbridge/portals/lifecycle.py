@@ -90,8 +90,9 @@ async def _delete_portal(session: AsyncSession, portal_id: int) -> int:
 
 async def erase_expired(session: AsyncSession, now: datetime | None = None) -> int:
     """Retention: erase the text and number of every message past sending and older than its
-    portal's `retention_days`, keeping what the reports count (kind, state, segments, cost,
-    times); the number erased. Commits."""
+    portal's `retention_days`, and the words that name the number (its error, its timeline
+    comment, its status log's details), keeping what the reports count (kind, state, failure
+    kind, SMS.ru codes, segments, cost, times); the number erased. Commits."""
     now = now or utcnow()
     erased = 0
     portals = (await session.execute(select(col(Portal.id), col(Portal.retention_days)))).all()
@@ -105,8 +106,21 @@ async def erase_expired(session: AsyncSession, now: datetime | None = None) -> i
                 col(Message.erased_at).is_(None),
                 col(Message.state).not_in([State.QUEUED, State.SENDING]),
             )
-            .values(text=ERASED, recipient=None, recipient_raw=ERASED, erased_at=now)
+            .values(
+                text=ERASED,
+                recipient=None,
+                recipient_raw=ERASED,
+                error=None,
+                comment=None,
+                erased_at=now,
+            )
         )
         erased += int(result.rowcount or 0)  # type: ignore[attr-defined]
+        this_pass = select(col(Message.id)).where(
+            col(Message.portal_id) == portal_id, col(Message.erased_at) == now
+        )
+        await session.execute(
+            update(StatusLog).where(col(StatusLog.message_pk).in_(this_pass)).values(detail=None)
+        )
     await session.commit()
     return erased

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# Bitrix24's languages whose readers read Russian; any other portal is written to in English.
+RUSSIAN_READING = frozenset({"ru", "ua", "kz", "by"})
+
 
 @dataclass(frozen=True, slots=True)
 class Said:
@@ -20,3 +23,10 @@ class Said:
     def in_language(self, lang: str) -> str:
         """The reason in `lang` ("ru" or "en"); English for any other."""
         return self.ru if lang == "ru" else self.en
+
+
+def portal_language(language_id: str | None) -> str:
+    """What a portal is written to in ("ru" or "en"), from its `LANGUAGE_ID`; Russian when it is
+    not known, as for most portals that send through SMS.ru."""
+    given = (language_id or "ru").strip().lower()
+    return "ru" if given in RUSSIAN_READING else "en"

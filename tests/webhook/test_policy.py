@@ -49,6 +49,10 @@ def consent(engine: Engine, portal_id: int, *phones: str) -> None:
         session.commit()
 
 
+def messages_error(webhook: Webhook) -> list[str | None]:
+    return [message.error for message in webhook.messages()]
+
+
 def settled(webhook: Webhook, count: int) -> list[Message]:
     wait_for(
         lambda: (
@@ -136,7 +140,31 @@ def test_a_portal_may_put_its_stop_list_on_transactional_too(
     wait_for(lambda: len(bitrix24.timeline_comments) == 1)
     [comment] = bitrix24.timeline_comments
     assert (comment.entity_type, comment.entity_id) == ("deal", 7)
-    assert STOP_LISTED in comment.text and "stop list" in comment.text
+    # The installed portal's LANGUAGE_ID is "ru": its managers read Russian.
+    assert comment.text == (
+        f"SMS на {STOP_LISTED} не отправлено: номер в стоп-листе (отписался), получатель "
+        "отказался от рассылок"
+    )
+    assert messages_error(installed) == [
+        f"not sent: {STOP_LISTED} is on the stop list (отписался); the recipient opted out"
+    ]  # reports and logs keep English
+
+
+def test_a_portal_in_english_reads_its_comments_in_english(
+    installed: Webhook, bitrix24: PortalEmulator, smsru: SmsRuEmulator
+) -> None:
+    again = bitrix24.install(installed.server.url + "/bitrix24/install", language_id="en")
+    assert again.status_code == 200, again.text
+    portal_id = setup_portal(installed.engine, transactional_stop_list=True)
+    consent(installed.engine, portal_id)
+    bitrix24.send_message("crm", STOP_LISTED, "Your order is ready", entity=("deal", 8))
+    settled(installed, 1)
+    wait_for(lambda: len(bitrix24.timeline_comments) == 1)
+    [comment] = bitrix24.timeline_comments
+    assert comment.text == (
+        f"SMS to {STOP_LISTED} not sent: {STOP_LISTED} is on the stop list (отписался); the "
+        "recipient opted out"
+    )
 
 
 def test_a_robot_firing_again_is_refused_as_a_duplicate_and_the_item_says_why(
@@ -165,7 +193,8 @@ def test_a_robot_firing_again_is_refused_as_a_duplicate_and_the_item_says_why(
     wait_for(lambda: len(bitrix24.timeline_comments) == 1)
     [comment] = bitrix24.timeline_comments
     assert (comment.entity_type, comment.entity_id) == ("deal", 3)
-    assert "robot fired again" in comment.text
+    assert "тот же текст ушёл на этот номер по этой записи" in comment.text
+    assert "робот сработал повторно" in comment.text
 
 
 def test_frequency_refusals_fail_with_the_reason_and_are_not_retried(

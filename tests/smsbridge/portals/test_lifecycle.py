@@ -57,6 +57,17 @@ def test_retention_erases_texts_and_numbers_and_keeps_the_figures(
     engine: Engine, settings: Settings
 ) -> None:
     seed(engine)
+    with Session(engine) as session:  # words that name the number: a refusal's, its log's
+        found = {m.message_id: m for m in session.exec(select(Message)).all()}
+        refused, kept = found["default-5"], found["short-2"]
+        refused.error = f"not sent: {refused.recipient} is on the stop list"
+        refused.comment = f"SMS на {refused.recipient} не отправлено: номер в стоп-листе"
+        for m in (refused, kept):
+            assert m.id is not None
+            session.add(
+                StatusLog(message_pk=m.id, state=m.state, source="sender", detail=m.recipient)
+            )
+        session.commit()
 
     async def run() -> int:
         async with runtime(settings) as rt, rt.sessions() as session:
@@ -65,13 +76,16 @@ def test_retention_erases_texts_and_numbers_and_keeps_the_figures(
     assert asyncio.run(run()) == 2
     with Session(engine) as session:
         messages = {m.message_id: m for m in session.exec(select(Message)).all()}
+        details = {log.message_pk: log.detail for log in session.exec(select(StatusLog)).all()}
     erased = {key for key, m in messages.items() if m.erased_at is not None}
     assert erased == {"short-1", "default-5"}
     for key in erased:
         m = messages[key]
         assert (m.text, m.recipient, m.recipient_raw) == ("", None, "")
+        assert (m.error, m.comment) == (None, None)
         assert (m.state, m.segments, m.cost, m.kind) != (None, None, None, None)
         assert m.cost == Decimal("4.00") and m.segments == 2
+    assert details == {messages["default-5"].id: None, messages["short-2"].id: "+79250000002"}
     assert messages["short-2"].text == "личное 2" and messages["short-3"].recipient
     assert asyncio.run(run()) == 0  # erased once
 
