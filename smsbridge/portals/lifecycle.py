@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Message, Portal, StatusLog
 from models.types import utcnow
+from smsbridge.portals.retired_keys import forget_expired
 from smsbridge.status.states import State
 
 UNINSTALLED = "the app was uninstalled from the portal"
@@ -92,7 +93,8 @@ async def erase_expired(session: AsyncSession, now: datetime | None = None) -> i
     """Retention: erase the text and number of every message past sending and older than its
     portal's `retention_days`, and the words that name the number (its error, its timeline
     comment, its status log's details), keeping what the reports count (kind, state, failure
-    kind, SMS.ru codes, segments, cost, times); the number erased. Commits."""
+    kind, SMS.ru codes, segments, cost, times); the number erased. The retired SMS.ru keys no
+    message needs any more are deleted too. Commits."""
     now = now or utcnow()
     erased = 0
     portals = (await session.execute(select(col(Portal.id), col(Portal.retention_days)))).all()
@@ -122,5 +124,6 @@ async def erase_expired(session: AsyncSession, now: datetime | None = None) -> i
         await session.execute(
             update(StatusLog).where(col(StatusLog.message_pk).in_(this_pass)).values(detail=None)
         )
+    await forget_expired(session, now)
     await session.commit()
     return erased

@@ -4,7 +4,7 @@ SMS.ru knows a message only under the account that sent it, so a status poll mus
 account's key and a callback comes signed with it. Each message keeps the fingerprint of its key;
 this module keeps the key itself when an admin replaces it (or removes it, falling back to
 `SMSRU_API_ID`), finds the key a message was sent with, and forgets a retired key once every
-message sent with it has outlived polling.
+message sent with it has outlived polling (the hourly retention sweep deletes it).
 """
 
 from __future__ import annotations
@@ -67,15 +67,21 @@ class KeyRing:
 
 
 async def key_ring(session: AsyncSession, settings: Settings, now: datetime) -> KeyRing:
-    """The keys to poll with; retired keys no message can need any more are forgotten first
-    (committed)."""
-    await session.execute(
-        delete(RetiredSmsRuKey).where(col(RetiredSmsRuKey.retired_at) < now - LIFETIME)
+    """The keys to poll with: every retired key a message may still need."""
+    rows = await session.execute(
+        select(RetiredSmsRuKey).where(col(RetiredSmsRuKey.retired_at) >= now - LIFETIME)
     )
-    await session.commit()
-    rows = await session.execute(select(RetiredSmsRuKey))
     retired = {(row.portal_id, row.fingerprint): row.api_id for row in rows.scalars()}
     return KeyRing(settings, retired)
+
+
+async def forget_expired(session: AsyncSession, now: datetime) -> int:
+    """Delete the retired keys no message can need any more (retention's hourly sweep; the
+    caller commits); how many."""
+    result = await session.execute(
+        delete(RetiredSmsRuKey).where(col(RetiredSmsRuKey.retired_at) < now - LIFETIME)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def retired_api_ids(session: AsyncSession) -> set[str]:

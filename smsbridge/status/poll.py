@@ -124,6 +124,8 @@ async def _due_by_key(
                 .limit(limit)
             )
         ).all()
+        if not rows:  # an idle pass writes nothing
+            return {}, 0
         keys = await key_ring(session, settings, now)
     by_key: dict[str, list[_Due]] = defaultdict(list)
     no_key = 0

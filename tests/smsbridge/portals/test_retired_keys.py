@@ -22,7 +22,7 @@ from sandbox.smsru.state import FINAL_CODES
 from smsbridge.config import Settings
 from smsbridge.endpoints import callback_path
 from smsbridge.frame.changes import change_key
-from smsbridge.portals.lifecycle import forget
+from smsbridge.portals.lifecycle import erase_expired, forget
 from smsbridge.portals.lookup import find_or_none
 from smsbridge.portals.retired_keys import KeyRing, key_ring
 from smsbridge.runtime import runtime
@@ -100,10 +100,17 @@ def test_a_retired_key_is_kept_while_its_messages_may_be_polled(
         async with runtime(settings) as rt, rt.sessions() as session:
             return await key_ring(session, rt.settings, utcnow() + at)
 
+    async def sweep(at: timedelta) -> None:
+        async with runtime(settings) as rt, rt.sessions() as session:
+            await erase_expired(session, utcnow() + at)
+
     kept = asyncio.run(ring(LIFETIME - timedelta(minutes=1)))
     assert kept.key_for(portal, key_fingerprint(FIRST_KEY)) == FIRST_KEY
-    gone = asyncio.run(ring(LIFETIME + timedelta(minutes=1)))
-    assert gone.key_for(portal, key_fingerprint(FIRST_KEY)) == portal.smsru_api_id
+    asyncio.run(sweep(LIFETIME - timedelta(minutes=1)))
+    assert retired(engine) == {key_fingerprint(FIRST_KEY): FIRST_KEY}
+    outlived = asyncio.run(ring(LIFETIME + timedelta(minutes=1)))
+    assert outlived.key_for(portal, key_fingerprint(FIRST_KEY)) == portal.smsru_api_id
+    asyncio.run(sweep(LIFETIME + timedelta(minutes=1)))  # retention's hourly sweep
     assert retired(engine) == {}
 
 
