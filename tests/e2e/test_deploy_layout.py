@@ -30,9 +30,16 @@ import httpx
 import pytest
 from sqlalchemy import Engine, update
 from sqlmodel import Session, select
-from support import SECRET, SMSRU_KEY, wait_for
+from support import wait_for
 from support.databases import postgres_only
-from support.fault_processes import INTAKE_ONLY, WORKER, SmsbridgeProcess, environment, round_robin
+from support.fault_processes import (
+    INTAKE_ONLY,
+    WORKER,
+    SmsbridgeProcess,
+    contract,
+    environment,
+    round_robin,
+)
 
 from deployments.serve import deployments
 from models import Message
@@ -178,19 +185,10 @@ def test_the_deploy_layout_sends_a_campaign_and_runs_a_deployed_flow(
     proxy_socket, prefect_port = bound_socket(), free_port()
     public_url = f"http://127.0.0.1:{proxy_socket.getsockname()[1]}"
     api_url = f"http://127.0.0.1:{prefect_port}/api"
-    contract = {  # /etc/smsbridge/smsbridge.env
-        "DATABASE_URL": settings.database_url,
-        "PUBLIC_URL": public_url,
-        "WEBHOOK_SECRET": SECRET,
-        "SMSRU_API_ID": SMSRU_KEY,
-        "SMSRU_API_URL": settings.smsru_base,
-        "BITRIX24_CLIENT_ID": bitrix24.client_id,
-        "BITRIX24_CLIENT_SECRET": bitrix24.client_secret,
-        "BITRIX24_OAUTH_URL": bitrix24.oauth_url,
-    }
+    configured = contract(settings, bitrix24) | {"PUBLIC_URL": public_url}  # /etc/smsbridge/…env
     home = tmp_path / "prefect"
-    web = [SmsbridgeProcess(f"web-{n}", tmp_path, contract, role=INTAKE_ONLY) for n in (1, 2)]
-    worker = SmsbridgeProcess("worker", tmp_path, contract, role=WORKER)
+    web = [SmsbridgeProcess(f"web-{n}", tmp_path, configured, role=INTAKE_ONLY) for n in (1, 2)]
+    worker = SmsbridgeProcess("worker", tmp_path, configured, role=WORKER)
     for started in web:
         assert started.command == exec_start("smsbridge-web@.service", str(started.port))
     assert worker.command == exec_start("smsbridge-worker@.service", str(worker.port))
@@ -200,7 +198,7 @@ def test_the_deploy_layout_sends_a_campaign_and_runs_a_deployed_flow(
         home, api_url, PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED="false", PREFECT_UI_ENABLED="false"
     )
     # The Prefect worker asks for work every second instead of every 10.
-    worker_env = prefect_environment(home, api_url, PREFECT_WORKER_QUERY_SECONDS="1", **contract)
+    worker_env = prefect_environment(home, api_url, PREFECT_WORKER_QUERY_SECONDS="1", **configured)
 
     with ExitStack() as stack:
         stack.callback(stop, start(server_command, server_env, tmp_path / "prefect-server.log"))

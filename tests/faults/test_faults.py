@@ -31,6 +31,7 @@ from support.fault_processes import (
     WEBHOOK,
     WORKER,
     SmsbridgeProcess,
+    contract,
     environment,
     round_robin,
 )
@@ -168,15 +169,7 @@ def spawn(
     tmp_path: Path, settings: Settings, bitrix24: PortalEmulator, smsru: SmsRuEmulator
 ) -> Iterator[Callable[..., list[SmsbridgeProcess]]]:
     """Start `smsbridge` processes configured for the test's database and emulators."""
-    env = {
-        "DATABASE_URL": settings.database_url,
-        "WEBHOOK_SECRET": SECRET,
-        "SMSRU_API_ID": SMSRU_KEY,
-        "SMSRU_API_URL": settings.smsru_base,
-        "BITRIX24_CLIENT_ID": bitrix24.client_id,
-        "BITRIX24_CLIENT_SECRET": bitrix24.client_secret,
-        "BITRIX24_OAUTH_URL": bitrix24.oauth_url,
-    }
+    env = contract(settings, bitrix24)
     started: list[SmsbridgeProcess] = []
 
     def start(

@@ -23,8 +23,8 @@ import httpx
 import pytest
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
-from support import APPLICATION_TOKEN, MEMBER_ID, SECRET, SMSRU_KEY, wait_for
-from support.fault_processes import SMSBRIDGE, SmsbridgeProcess, environment
+from support import APPLICATION_TOKEN, MEMBER_ID, SECRET, wait_for
+from support.fault_processes import SMSBRIDGE, SmsbridgeProcess, contract, environment
 
 from models import Message, Portal
 from sandbox.bitrix24.messages import FORM_CONTENT_TYPE, Author, encode, message_fields
@@ -103,7 +103,7 @@ def live(
     smsru: SmsRuEmulator,
 ) -> Iterator[SmsbridgeProcess]:
     """A `smsbridge webhook` process with the emulated portal installed through it."""
-    process = SmsbridgeProcess("webhook", tmp_path, cli_env(settings, bitrix24))
+    process = SmsbridgeProcess("webhook", tmp_path, contract(settings, bitrix24))
     process.launch()
     process.wait_ready()
     try:
@@ -113,18 +113,6 @@ def live(
     finally:
         process.stop()
         print("--- webhook (last lines) ---", *process.output().splitlines()[-30:], sep="\n")
-
-
-def cli_env(settings: Settings, bitrix24: PortalEmulator) -> dict[str, str]:
-    return {
-        "DATABASE_URL": settings.database_url,
-        "WEBHOOK_SECRET": SECRET,
-        "SMSRU_API_ID": SMSRU_KEY,
-        "SMSRU_API_URL": settings.smsru_base,
-        "BITRIX24_CLIENT_ID": bitrix24.client_id,
-        "BITRIX24_CLIENT_SECRET": bitrix24.client_secret,
-        "BITRIX24_OAUTH_URL": bitrix24.oauth_url,
-    }
 
 
 def pushed(engine: Engine, pk: int) -> bool:
@@ -226,7 +214,7 @@ def smsbridge(
     args: list[str], live: SmsbridgeProcess, settings: Settings, bitrix24: PortalEmulator
 ) -> subprocess.CompletedProcess[str]:
     """`smsbridge ARGS` as a user runs it beside `live`, on its database and emulators."""
-    env = environment(**cli_env(settings, bitrix24), PUBLIC_URL=live.url, COLUMNS="300")
+    env = environment(**contract(settings, bitrix24), PUBLIC_URL=live.url, COLUMNS="300")
     return subprocess.run(
         [SMSBRIDGE, *args], cwd=live.workdir, env=env, capture_output=True, text=True, timeout=120
     )

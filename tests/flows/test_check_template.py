@@ -4,13 +4,9 @@ tests/smsbridge/templates/test_check.py."""
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
-
 import pytest
-from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 from support.broadcasts import sent_nothing
+from support.flow_runs import run_for_real
 
 from flows.check_template import (
     COSTLY_KEY,
@@ -30,20 +26,6 @@ PAYMENT = (
 )
 
 
-def run_for_real(**parameters: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    async def run() -> tuple[dict[str, Any], dict[str, Any]]:
-        state = await check_template_flow(**parameters, return_state=True)
-        summary = await state.aresult()
-        run_id = state.state_details.flow_run_id
-        async with get_client() as client:
-            artifacts = await client.read_artifacts(
-                artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))
-            )
-        return summary, {artifact.key: artifact for artifact in artifacts}
-
-    return asyncio.run(run())
-
-
 @pytest.mark.usefixtures("prefect_harness")
 def test_the_payment_template_on_the_seeded_deals(
     installed_settings: Settings, bitrix24: PortalEmulator, smsru: SmsRuEmulator
@@ -51,7 +33,11 @@ def test_the_payment_template_on_the_seeded_deals(
     seed_crm(bitrix24)
 
     summary, artifacts = run_for_real(
-        text=PAYMENT, member_id=bitrix24.member_id, entity="deal", settings=installed_settings
+        check_template_flow,
+        text=PAYMENT,
+        member_id=bitrix24.member_id,
+        entity="deal",
+        settings=installed_settings,
     )
 
     assert summary["items"] == DEALS

@@ -9,14 +9,12 @@ import csv
 import json
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
-from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 from sqlalchemy import Engine
 from sqlmodel import Session
 from support.broadcasts import TEXT, read_csv, sent_nothing, with_key
+from support.flow_runs import run_for_real
 
 from clients.smsru.codes import meaning
 from flows.validate_broadcast import INVALID_KEY, PROGRESS_KEY, SUMMARY_KEY, validate_broadcast
@@ -71,22 +69,6 @@ class Broadcast:
         self.valid = 1000 - len(self.expected)
 
 
-def run_for_real(**parameters: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The flow's result and its artifacts by key, from the Prefect test server."""
-
-    async def run() -> tuple[dict[str, Any], dict[str, Any]]:
-        state = await validate_broadcast(**parameters, return_state=True)
-        summary = await state.aresult()
-        run_id = state.state_details.flow_run_id
-        async with get_client() as client:
-            artifacts = await client.read_artifacts(
-                artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))
-            )
-        return summary, {artifact.key: artifact for artifact in artifacts}
-
-    return asyncio.run(run())
-
-
 @pytest.mark.usefixtures("prefect_harness")
 def test_a_thousand_numbers_in_at_most_ten_cost_calls(
     settings: Settings, smsru: SmsRuEmulator, engine: Engine, tmp_path: Path
@@ -95,7 +77,11 @@ def test_a_thousand_numbers_in_at_most_ten_cost_calls(
     output = tmp_path / "out" / "clean.csv"
 
     summary, artifacts = run_for_real(
-        text=TEXT, csv_path=str(broadcast.path), output_csv=str(output), settings=with_key(settings)
+        validate_broadcast,
+        text=TEXT,
+        csv_path=str(broadcast.path),
+        output_csv=str(output),
+        settings=with_key(settings),
     )
 
     assert cost_calls(smsru) <= 10 and summary["cost_calls"] == cost_calls(smsru)

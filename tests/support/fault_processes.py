@@ -24,8 +24,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sandbox.bitrix24.portal import PortalEmulator
 from sandbox.server import free_port
-from smsbridge.config import without_contract
+from smsbridge.config import Settings, without_contract
+from support.identities import SECRET, SMSRU_KEY
 
 SMSBRIDGE = str(Path(sys.executable).with_name("smsbridge"))
 WEBHOOK = ("webhook",)
@@ -36,6 +38,23 @@ WORKER = ("worker",)
 def environment(**values: str) -> dict[str, str]:
     """This process's environment without the contract's variables, plus `values`."""
     return without_contract(os.environ) | values
+
+
+def contract(settings: Settings, bitrix24: PortalEmulator | None = None) -> dict[str, str]:
+    """The contract's variables for the test's database, SMS.ru emulator and, given, portal."""
+    values = {
+        "DATABASE_URL": settings.database_url,
+        "WEBHOOK_SECRET": SECRET,
+        "SMSRU_API_ID": SMSRU_KEY,
+        "SMSRU_API_URL": settings.smsru_base,
+    }
+    if bitrix24 is not None:
+        values |= {
+            "BITRIX24_CLIENT_ID": bitrix24.client_id,
+            "BITRIX24_CLIENT_SECRET": bitrix24.client_secret,
+            "BITRIX24_OAUTH_URL": bitrix24.oauth_url,
+        }
+    return values
 
 
 class SmsbridgeProcess:

@@ -58,7 +58,7 @@ from smsbridge.templates.check import TemplateCheck, TemplateCheckFailed, check_
 from smsbridge.templates.text import costly_rows, figure_rows, placeholder_rows
 from webhook.forms import parse_flat_form, read_form_body
 from webhook.install import store_portal
-from webhook.page.texts import TEXTS, language
+from webhook.page.texts import TEXTS
 from webhook.problems import Problem
 
 log = logging.getLogger("smsbridge.page")
@@ -71,10 +71,8 @@ ANYONE = "*"  # CSP frame-ancestors of a refusal (see `_refused`)
 NOBODY = "'none'"  # of a page whose portal has no usable origin
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")  # autoescapes .html
-templates.env.filters["money"] = lambda amount, lang: wording.money(amount, wording.language(lang))
-templates.env.filters["moment"] = lambda value, lang, zone: wording.moment(
-    value, wording.language(lang), zone
-)
+templates.env.filters["money"] = wording.money  # `amount | money(lang)`
+templates.env.filters["moment"] = wording.moment  # `value | moment(lang, zone)`
 
 
 def page_routes() -> list[Route]:
@@ -92,7 +90,7 @@ def page_routes() -> list[Route]:
 class Page:
     """One request of the page: who asks (once believed), in which language, for which portal."""
 
-    def __init__(self, request: Request, form: dict[str, str], lang: str) -> None:
+    def __init__(self, request: Request, form: dict[str, str], lang: wording.Lang) -> None:
         self.request = request
         self.state = request.app.state
         self.form = form
@@ -104,7 +102,8 @@ class Page:
     @classmethod
     async def read(cls, request: Request) -> Page:
         form = await _form(request)
-        return cls(request, form, language(form.get("lang") or request.query_params.get("LANG")))
+        lang = wording.language(form.get("lang") or request.query_params.get("LANG"))
+        return cls(request, form, lang)
 
     async def believe_token(self) -> None:
         """The token the page carries (form or query): its user and installed portal."""
@@ -152,7 +151,7 @@ class Page:
             "notice": notice,
             "error": error or period_error,
             "probe": probe,
-            "template": _template_context(self.form, template, wording.language(self.lang)),
+            "template": _template_context(self.form, template, self.lang),
             "analytics": analytics,
             "analytics_error": analytics_error,
             "first": first,
@@ -431,7 +430,7 @@ async def _read_or_refuse(request: Request) -> Page | Response:
     try:
         return await Page.read(request)
     except Problem as problem:
-        lang = language(request.query_params.get("LANG"))
+        lang = wording.language(request.query_params.get("LANG"))
         return _refused(request, lang, FrameRefused(problem.status, problem.reason))
 
 

@@ -182,8 +182,3 @@ TEXTS: dict[str, dict[str, str]] = {
         "not_admin": "Only the portal's administrator can change the settings.",
     },
 }
-
-
-def language(value: str | None) -> str:
-    """Russian unless Bitrix24 says English."""
-    return "en" if (value or "").lower() == "en" else "ru"

@@ -4,14 +4,13 @@ printed, and the exit codes (0, 1 when the check cannot be made, 2 for bad argum
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from support import SMSRU_KEY
 from support.broadcasts import sent_nothing
+from support.fault_processes import contract, environment
 
 from sandbox.bitrix24.portal import PortalEmulator
 from sandbox.bitrix24.seed import seed_crm
@@ -27,24 +26,10 @@ PAYMENT = (
 def smsbridge(
     settings: Settings, bitrix24: PortalEmulator, cwd: Path, *args: str
 ) -> subprocess.CompletedProcess[str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("SMSRU_", "DATABASE_URL", "BITRIX24_"))
-    }
-    env |= {
-        "DATABASE_URL": settings.database_url,
-        "SMSRU_API_URL": settings.smsru_base,
-        "SMSRU_API_ID": SMSRU_KEY,
-        "BITRIX24_CLIENT_ID": bitrix24.client_id,
-        "BITRIX24_CLIENT_SECRET": bitrix24.client_secret,
-        "BITRIX24_OAUTH_URL": bitrix24.oauth_url,
-        "COLUMNS": "200",
-    }
     return subprocess.run(
         [sys.executable, "-c", COMMAND, *args],
         cwd=cwd,
-        env=env,
+        env=environment(**contract(settings, bitrix24), COLUMNS="200"),
         capture_output=True,
         text=True,
         timeout=120,

@@ -3,14 +3,13 @@ environment: the figures printed and the lists written, and its exit codes. Noth
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from support import SMSRU_KEY
 from support.broadcasts import TEXT, read_csv, sent_nothing
+from support.fault_processes import contract, environment
 
 from clients.smsru.codes import meaning
 from sandbox.smsru import SmsRuEmulator
@@ -27,17 +26,10 @@ COMMAND = (
 
 def command(settings: Settings, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """The command as a user runs it: its own process, configured by the environment."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SMSRU_", "DATABASE_URL"))}
-    env |= {
-        "DATABASE_URL": settings.database_url,
-        "SMSRU_API_URL": settings.smsru_base,
-        "SMSRU_API_ID": SMSRU_KEY,
-        "COLUMNS": "200",
-    }
     return subprocess.run(
         [sys.executable, "-c", COMMAND, *args],
         cwd=cwd,
-        env=env,
+        env=environment(**contract(settings), COLUMNS="200"),
         capture_output=True,
         text=True,
         timeout=60,

@@ -15,9 +15,9 @@ from sqlalchemy import Engine, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import Session, col
 from sqlmodel.ext.asyncio.session import AsyncSession
+from support.rows import with_sessions
 
 from models import Portal
-from models.database import make_async_engine, session_factory
 from smsbridge.metrics import REGISTRY
 from smsbridge.portals.limiter import HEADROOM, PortalRateLimiter
 
@@ -47,14 +47,7 @@ def run(database_url: str) -> Callable[[Callable[[Sessions], Awaitable[Any]]], A
     """Run `work(sessions)` on a fresh event loop against the test database."""
 
     def run(work: Callable[[Sessions], Awaitable[Any]]) -> Any:
-        async def main() -> Any:
-            engine = make_async_engine(database_url)
-            try:
-                return await work(session_factory(engine))
-            finally:
-                await engine.dispose()
-
-        return asyncio.run(main())
+        return with_sessions(database_url, work)
 
     return run
 
