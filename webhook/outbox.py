@@ -16,6 +16,7 @@ from sqlalchemy import Select, bindparam, exists, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Message, Portal, StatusLog
+from models.locks import lock_messages_where
 from models.message import PUSH_NOW
 from models.types import utcnow
 from models.writes import append_status_log, update_messages
@@ -212,6 +213,7 @@ async def _fail_where(
 ) -> list[tuple[int, str, str]]:
     """Fail every message `where` says, with `reason` in its row and its status log, and commit;
     (pk, message_id, kind) of each."""
+    await lock_messages_where(session, *where)
     statement = (
         update(Message)
         .where(*where)

@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from clients.bitrix24.client import MAX_BATCH, Bitrix24Client
 from clients.bitrix24.errors import Bitrix24Error
 from models import Message
+from models.locks import lock_messages
 
 COMMENT_ADD = "crm.timeline.comment.add"
 
@@ -80,9 +81,9 @@ async def write(client: Bitrix24Client, comments: list[Comment]) -> list[tuple[C
 
 async def record(session: AsyncSession, comments: list[Comment]) -> None:
     """Written or refused, a comment is tried once: the message's own status says it failed."""
+    pks = [c.pk for c in comments]
+    await lock_messages(session, pks)
     await session.execute(
-        update(Message)
-        .where(col(Message.id).in_([c.pk for c in comments]))
-        .values(comment_pending=False)
+        update(Message).where(col(Message.id).in_(pks)).values(comment_pending=False)
     )
     await session.commit()

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Message, Portal, StatusLog
+from models.locks import lock_messages_where
 from models.types import utcnow
 from smsbridge.portals.retired_keys import forget_expired
 from smsbridge.status.states import State
@@ -28,6 +29,10 @@ async def uninstall(session: AsyncSession, portal: Portal, *, clean: bool) -> in
     """Stop the portal (see the module); the number of queued messages failed. Commits."""
     assert portal.id is not None
     now = utcnow()
+    touched = or_(
+        col(Message.state) == State.QUEUED, col(Message.push_pending), col(Message.flag_pending)
+    )
+    await lock_messages_where(session, col(Message.portal_id) == portal.id, touched)
     failed = (
         (
             await session.execute(
@@ -100,14 +105,16 @@ async def erase_expired(session: AsyncSession, now: datetime | None = None) -> i
     portals = (await session.execute(select(col(Portal.id), col(Portal.retention_days)))).all()
     for portal_id, days in portals:
         cutoff = now - timedelta(days=days)
+        expired = (
+            col(Message.portal_id) == portal_id,
+            col(Message.accepted_at) < cutoff,
+            col(Message.erased_at).is_(None),
+            col(Message.state).not_in([State.QUEUED, State.SENDING]),
+        )
+        await lock_messages_where(session, *expired)
         result = await session.execute(
             update(Message)
-            .where(
-                col(Message.portal_id) == portal_id,
-                col(Message.accepted_at) < cutoff,
-                col(Message.erased_at).is_(None),
-                col(Message.state).not_in([State.QUEUED, State.SENDING]),
-            )
+            .where(*expired)
             .values(
                 text=ERASED,
                 recipient=None,

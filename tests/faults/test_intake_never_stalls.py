@@ -112,7 +112,7 @@ def live(
         yield process
     finally:
         process.stop()
-        print("--- webhook (last lines) ---", *process.output().splitlines()[-30:], sep="\n")
+        print(process.summary(last=30))
 
 
 def pushed(engine: Engine, pk: int) -> bool:

@@ -33,6 +33,7 @@ SMSBRIDGE = str(Path(sys.executable).with_name("smsbridge"))
 WEBHOOK = ("webhook",)
 INTAKE_ONLY = ("webhook", "--no-workers")
 WORKER = ("worker",)
+ALARMS = ("WARNING", "ERROR", "CRITICAL")
 
 
 def environment(**values: str) -> dict[str, str]:
@@ -136,6 +137,15 @@ class SmsbridgeProcess:
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def summary(self, last: int = 15) -> str:
+        """What a failing test shows of it: every warning and error it logged (a traceback's
+        first line), then its last lines."""
+        lines = self.output().splitlines()
+        alarms = [line for line in lines if any(f" {w} " in line for w in ALARMS)]
+        name = self.log_path.name
+        shown = [f"--- {name}: warnings and errors ---", *alarms[-30:]]
+        return "\n".join([*shown, f"--- {name}: last lines ---", *lines[-last:]])
 
 
 def round_robin(upstreams: Sequence[str]) -> Starlette:

@@ -7,7 +7,7 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import Engine, update
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from models import Message
 from models.types import utcnow
@@ -19,12 +19,12 @@ from smsbridge.status.poll import PollSummary, poll_due
 def poll_now(settings: Settings, engine: Engine) -> PollSummary:
     """Make every message still polled due, then run one pass (in a thread of its own: the
     caller's may be running an event loop already, as a browser driver's does)."""
-    with Session(engine) as session:
+    polled = col(Message.next_poll_at).is_not(None)
+    with Session(engine) as session:  # locked in id order first, as every writer does (locks.py)
         session.execute(
-            update(Message)
-            .where(col(Message.next_poll_at).is_not(None))
-            .values(next_poll_at=utcnow())
+            select(Message.id).where(polled).order_by(col(Message.id)).with_for_update()
         )
+        session.execute(update(Message).where(polled).values(next_poll_at=utcnow()))
         session.commit()
 
     async def one_pass() -> PollSummary:
