@@ -59,13 +59,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     With `--database-only`, leave out the tests whose fixtures never reach `database_url`.
     The slow ones run first, those allowed the longest timeout before them: with several test
     processes the long scenarios start at once, side by side, and short tests fill in behind.
-    A test of the Prefect server is allowed the server's start on top of its own time."""
+    A test of the Prefect server is allowed the server's start on top of its own time; those tests
+    share one test process, so that a pass starts one Prefect server, not one per process."""
     tests = Path(__file__).parent
     for item in items:
         suite = item.path.relative_to(tests).parts[0] if tests in item.path.parents else ""
         harnessed = "prefect_harness" in getattr(item, "fixturenames", ())
         if suite in SLOW_SUITES or harnessed:
             item.add_marker(pytest.mark.slow)
+        if harnessed:  # one test process starts the server and runs them all (`--dist loadgroup`)
+            item.add_marker(pytest.mark.xdist_group("prefect"))
         if harnessed and item.get_closest_marker("timeout") is None:
             item.add_marker(pytest.mark.timeout(HARNESS_START + 120))  # its first test starts it
     items.sort(key=_longest_first)

@@ -6,7 +6,6 @@ import asyncio
 from typing import Annotated
 
 import typer
-import uvicorn
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
@@ -92,6 +91,8 @@ def worker(
 
 
 def _serve(host: str, port: int, *, intake: bool, workers: bool) -> None:
+    import uvicorn  # the server's, loaded by the commands that serve only
+
     from webhook.app import create_app
 
     settings = _settings()
