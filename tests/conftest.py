@@ -17,6 +17,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 from support import APPLICATION_TOKEN, MEMBER_ID, RECORDED, SECRET, SMSRU_KEY, Webhook
+from support.options import FAST, FAST_PUSH
 
 from models import Portal
 from models.database import make_sync_engine
@@ -37,8 +38,6 @@ TABLES = ("status_log", "consent", "stop_list", "messages", "portals", "settings
 # Scenario suites: real processes, campaigns, fuzzing, a real browser.
 SLOW_SUITES = ("e2e", "faults", "hostile", "browser")
 
-FAST = SenderOptions(workers=4, idle_poll=0.05, backoff_base=0.05, backoff_cap=0.2, pause=0.3)
-FAST_PUSH = PusherOptions(idle_poll=0.05, backoff=0.05, backoff_cap=0.2)
 # Seconds Prefect's temporary server may take to start: 27-38 s in CI (both passes side by side on
 # 2 cores), 61 s once with more beside them.
 HARNESS_START = 180

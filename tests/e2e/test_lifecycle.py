@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from pydantic import SecretStr
 from sqlmodel import Session, select
 from support import SECRET, SMSRU_KEY, Webhook, wait_for
+from support.options import FAST
 
 from clients.smsru.callbacks import signed_form, status_record
 from models import Message, Portal
@@ -16,7 +18,6 @@ from sandbox.bitrix24.portal import PortalEmulator
 from sandbox.smsru import SmsRuEmulator
 from smsbridge.endpoints import callback_path
 from smsbridge.portals.lifecycle import UNINSTALLED
-from webhook.sender import SenderOptions
 
 
 def stored(webhook: Webhook) -> list[Portal]:
@@ -32,7 +33,7 @@ def test_install_send_update_uninstall_install_again(
 ) -> None:
     # A retry waits long, so the messages refused in an outage sit queued until the uninstall.
     installed = start_webhook(
-        SenderOptions(workers=4, idle_poll=0.05, backoff_base=60.0, backoff_cap=60.0),
+        replace(FAST, backoff_base=60.0, backoff_cap=60.0),
         bitrix24_client_id=bitrix24.client_id,
         bitrix24_client_secret=SecretStr(bitrix24.client_secret),
         bitrix24_oauth_url=bitrix24.oauth_url,

@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -36,6 +37,7 @@ from support.fault_processes import (
     round_robin,
 )
 from support.histories import told_otherwise
+from support.options import FAST
 from support.polling import poll_now
 
 from clients.smsru.callbacks import status_record
@@ -373,9 +375,7 @@ def test_smsru_down_then_back(
     engine: Engine,
     settings: Settings,
 ) -> None:
-    options = SenderOptions(
-        workers=4, idle_poll=0.05, backoff_base=0.05, backoff_cap=0.2, pause=0.3, read_timeout=0.5
-    )
+    options = replace(FAST, read_timeout=0.5)
     start_installed(start_webhook, bitrix24, options)
     # Each wave of a campaign meets the next outage; the earlier waves' retries meet it too.
     for n, (outage, calls) in enumerate([("http500", 6), ("220", 6), ("hang", 1)]):

@@ -12,6 +12,7 @@ they contend for the database as they would in production.
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import threading
 import time
@@ -54,11 +55,15 @@ def post_message(http: httpx.Client, phone: str) -> tuple[str, httpx.Response]:
 
 
 class Trickle:
-    """Handler POSTs every `every` seconds from a thread: each one's latency and answer."""
+    """Handler POSTs every `every` seconds from a thread: when each went, its latency and answer.
 
-    def __init__(self, base_url: str, every: float = 0.1) -> None:
+    Four a second catch a stall of SLOW or HANG many times over; each one is a message the webhook
+    sends, whose statuses come back and are pushed, so more would only load the machine."""
+
+    def __init__(self, base_url: str, every: float = 0.25) -> None:
         self.http = httpx.Client(base_url=base_url, timeout=60.0)
         self.every = every
+        self.started: list[float] = []
         self.latencies: list[float] = []
         self.statuses: list[int] = []
         self.message_ids: list[str] = []
@@ -69,6 +74,7 @@ class Trickle:
         while not self._stop.is_set():
             started = time.perf_counter()
             message_id, response = post_message(self.http, f"+7925{len(self.statuses):07d}")
+            self.started.append(started)
             self.latencies.append(time.perf_counter() - started)
             self.statuses.append(response.status_code)
             self.message_ids.append(message_id)
@@ -92,6 +98,13 @@ class Trickle:
         with Session(engine) as session:
             stored = set(session.exec(select(Message.message_id)).all())
         assert set(self.message_ids) <= stored
+
+    def assert_spans(self, start: float, end: float) -> None:
+        """POSTs went all along `start`…`end` (perf_counter times): one before, one after, and
+        never much further apart than a prompt answer and the pause after it."""
+        went = self.started
+        assert went[0] <= start and went[-1] >= end, (start, end, went)
+        assert max(b - a for a, b in itertools.pairwise(went)) < 2 * PROMPT
 
 
 @pytest.fixture
@@ -272,10 +285,11 @@ def test_cli_commands_do_not_stall_intake(
     (live.workdir / "phones.csv").write_text("phone\n+79255070602\n89161234567\n")
     slow(bitrix24, smsru)
     with Trickle(live.url) as posts:
-        started = time.monotonic()
+        wait_for(lambda: bool(posts.started), interval=0.01)
+        started = time.perf_counter()
         done = smsbridge(args, live, settings, bitrix24)
-        took = time.monotonic() - started
-        time.sleep(0.3)  # a POST or two after it, too
+        ended = time.perf_counter()
+        wait_for(lambda: posts.started[-1] > ended, interval=0.01)  # a POST after it, too
     assert done.returncode == 0, done.stdout + done.stderr
     posts.assert_prompt(engine)
-    assert len(posts.latencies) >= took / 0.5  # the trickle ran all along the command
+    posts.assert_spans(started, ended)

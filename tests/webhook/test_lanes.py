@@ -12,6 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from support import Webhook, wait_for
+from support.options import IDLE_POLL
 
 from models import Portal
 from sandbox.bitrix24.messages import encode, message_fields
@@ -38,7 +39,7 @@ def card_latency(webhook: Webhook, smsru: SmsRuEmulator, recipients: int) -> flo
 def test_a_card_send_overtakes_a_campaign_in_its_own_lane(
     start_webhook: Callable[..., Webhook], portal: Portal, smsru: SmsRuEmulator
 ) -> None:
-    options = SenderOptions(workers=1, marketing_workers=1, idle_poll=0.05)
+    options = SenderOptions(workers=1, marketing_workers=1, idle_poll=IDLE_POLL)
     webhook = start_webhook(options)
     smsru.latency = DELAY
     assert card_latency(webhook, smsru, 300) < DELAY / 2
@@ -51,7 +52,7 @@ def test_a_card_send_overtakes_a_campaign_in_its_own_lane(
 def test_first_in_first_out_makes_the_card_wait_behind_the_campaign(
     start_webhook: Callable[..., Webhook], portal: Portal, smsru: SmsRuEmulator
 ) -> None:
-    options = SenderOptions(workers=1, idle_poll=0.05, lanes=False)
+    options = SenderOptions(workers=1, idle_poll=IDLE_POLL, lanes=False)
     webhook = start_webhook(options)
     smsru.latency = DELAY
     latency = card_latency(webhook, smsru, 300)

@@ -12,6 +12,7 @@ from datetime import timedelta
 from sqlalchemy import Engine, update
 from sqlmodel import Session, select
 from support import Webhook
+from support.options import FAST
 from support.rows import queued_message
 
 from models import Portal, StatusLog
@@ -20,9 +21,7 @@ from sandbox.bitrix24.messages import encode, message_fields
 from sandbox.server import free_port
 from sandbox.smsru import SmsRuEmulator
 from webhook.outbox import INTERRUPTED
-from webhook.sender import SenderOptions
 
-FAST = SenderOptions(workers=4, idle_poll=0.05, backoff_base=0.05, backoff_cap=0.2, pause=0.3)
 # One worker claims the whole queue at once; several split it, as they skip each other's rows.
 ONE_SENDER = replace(FAST, workers=1)
 
@@ -214,7 +213,7 @@ def test_connection_refused_keeps_messages_queued(
 def test_a_message_smsru_cannot_take_for_too_long_is_given_up(
     start_webhook: Callable[..., Webhook], smsru: SmsRuEmulator, portal: Portal
 ) -> None:
-    webhook = start_webhook(SenderOptions(workers=1, idle_poll=0.05, give_up_after=0.0))
+    webhook = start_webhook(replace(FAST, workers=1, give_up_after=0.0))
     smsru.set_outage("http500")
     webhook.post_message("crm", "+79255070602", "never taken")
     [message] = webhook.wait_until_settled()
@@ -226,7 +225,7 @@ def test_a_message_smsru_cannot_take_for_too_long_is_given_up(
 def test_no_answer_after_sending_is_not_resent(
     start_webhook: Callable[..., Webhook], smsru: SmsRuEmulator, portal: Portal
 ) -> None:
-    options = SenderOptions(workers=1, idle_poll=0.05, backoff_base=0.05, read_timeout=0.5)
+    options = replace(FAST, workers=1, read_timeout=0.5)
     webhook = start_webhook(options)
     smsru.set_outage("process_then_hang", remaining=1)
     webhook.post_message("crm", "+79255070602", "maybe sent")
