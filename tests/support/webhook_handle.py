@@ -49,8 +49,10 @@ class Webhook:
         with Session(self.engine) as session:
             return list(session.exec(select(Message).order_by(Message.id)).all())
 
-    def wait_for(self, condition: Callable[[], bool], timeout: float = 15.0) -> None:
-        wait_for(condition, timeout)
+    def wait_for(
+        self, condition: Callable[[], bool], timeout: float = 15.0, interval: float | None = None
+    ) -> None:
+        wait_for(condition, timeout, interval=interval)
 
     def wait_until_settled(self, timeout: float = 15.0) -> list[Message]:
         """Wait until no message is queued or being sent; the messages then."""

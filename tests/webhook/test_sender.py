@@ -164,7 +164,7 @@ def test_account_problem_pauses_the_portal_and_resumes(
     def next_probe() -> float:
         """Wait for the next call SMS.ru logs; when it came."""
         seen = sends()
-        webhook.wait_for(lambda: sends() > seen)
+        webhook.wait_for(lambda: sends() > seen, interval=0.01)  # timed: looked at often
         return time.monotonic()
 
     first, second = next_probe(), next_probe()
