@@ -3,9 +3,9 @@
 The rest is imported by module: `support.rows` (rows written straight into the database, async
 sessions on it), `support.fault_processes` (the webhook as a real process), `support.crm_phones`
 (a messy CRM for phone normalization), `support.broadcasts` (broadcast validation's material),
-`support.histories` (what a portal was told, as a failing assertion shows it), `support.polling`,
-`support.databases`, `support.flow_runs`; `refresh_race.py` is run as a subprocess by the
-token-refresh race test.
+`support.histories` (what a portal was told, as a failing assertion shows it), `support.options`
+(the in-process workers' options), `support.polling`, `support.databases`, `support.flow_runs`;
+`refresh_race.py` is run as a subprocess by the token-refresh race test.
 """
 
 from support.identities import (
